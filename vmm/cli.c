@@ -1,0 +1,250 @@
+/* cli.c — `brisk run` flags and the agent's command-line encoding. */
+#include "vmm/cli.h"
+#include "vmm/util.h"
+#include "vmm/vm.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+	"usage: brisk run [OPTIONS] [--] [CMD [ARG...]]\n"
+	"\n"
+	"Boot a microVM, run CMD in it and exit with its status.\n"
+	"\n"
+	"  --kernel PATH     guest kernel: vmlinux ELF, bzImage or PVH ELF (default: vmlinux next to brisk)\n"
+	"  --initrd PATH     initramfs (default: initramfs.cpio.gz next to brisk)\n"
+	"  --no-initrd       boot without an initrd\n"
+	"  --cpus N          vCPUs, 1-32 (default 1)\n"
+	"  --mem MiB         guest RAM in MiB, 16-1048576 (default 256)\n"
+	"  --cmdline STR     kernel parameters instead of brisk's defaults\n"
+	"  --boot MODE       auto, linux64 or pvh (default auto: the 64-bit Linux entry)\n"
+	"  --boot-timer      print the guest boot time when it writes the boot timer\n"
+	"  -e, --env K=V     set an environment variable for CMD (repeatable)\n"
+	"  -w, --workdir DIR working directory of CMD in the guest\n"
+	"  -v, --verbose     show kernel messages and brisk's own steps on stderr\n"
+	"  -h, --help        this help\n"
+	"\n"
+	"Exit status: CMD's status; 125 brisk failed; 126 CMD not executable;\n"
+	"127 CMD not found; 128+N CMD or brisk killed by signal N.\n";
+
+void cli_usage(int fd)
+{
+	if (write(fd, usage_text, sizeof(usage_text) - 1) < 0)
+		return;
+}
+
+static int cli_number(const char *flag, const char *arg, uint64_t lo, uint64_t hi,
+		      uint64_t *out, char *why, size_t whylen)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || v < lo || v > hi)
+		return errf(why, whylen, -EINVAL, "%s '%s': expected a whole number from %" PRIu64
+			    " to %" PRIu64, flag, arg, lo, hi);
+	*out = v;
+	return 0;
+}
+
+enum { OPT_KERNEL = 256, OPT_INITRD, OPT_NO_INITRD, OPT_CPUS, OPT_MEM, OPT_CMDLINE,
+       OPT_BOOT, OPT_BOOT_TIMER, OPT_VERSION };
+
+int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t whylen)
+{
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, OPT_KERNEL },
+		{ "initrd", required_argument, NULL, OPT_INITRD },
+		{ "no-initrd", no_argument, NULL, OPT_NO_INITRD },
+		{ "cpus", required_argument, NULL, OPT_CPUS },
+		{ "mem", required_argument, NULL, OPT_MEM },
+		{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+		{ "boot", required_argument, NULL, OPT_BOOT },
+		{ "boot-timer", no_argument, NULL, OPT_BOOT_TIMER },
+		{ "env", required_argument, NULL, 'e' },
+		{ "workdir", required_argument, NULL, 'w' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t n;
+	int c, r;
+
+	memset(out, 0, sizeof(*out));
+	out->cpus = CLI_DEFAULT_CPUS;
+	out->mem_mib = CLI_DEFAULT_MEM_MIB;
+	out->boot = BOOT_PREF_AUTO;
+	optind = 1;
+	opterr = 0;
+	/* '+': stop at the first non-option, which starts the guest command. */
+	while ((c = getopt_long(argc, argv, "+:e:w:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_KERNEL:
+			out->kernel = optarg;
+			break;
+		case OPT_INITRD:
+			out->initrd = optarg;
+			break;
+		case OPT_NO_INITRD:
+			out->no_initrd = true;
+			break;
+		case OPT_CPUS:
+			r = cli_number("--cpus", optarg, 1, VM_MAX_CPUS, &n, why, whylen);
+			if (r < 0)
+				return r;
+			out->cpus = (unsigned int)n;
+			break;
+		case OPT_MEM:
+			r = cli_number("--mem", optarg, 16, VM_MAX_MEM_MIB, &n, why, whylen);
+			if (r < 0)
+				return r;
+			out->mem_mib = n;
+			break;
+		case OPT_CMDLINE:
+			out->cmdline = optarg;
+			break;
+		case OPT_BOOT:
+			if (!strcmp(optarg, "auto"))
+				out->boot = BOOT_PREF_AUTO;
+			else if (!strcmp(optarg, "linux64"))
+				out->boot = BOOT_PREF_LINUX64;
+			else if (!strcmp(optarg, "pvh"))
+				out->boot = BOOT_PREF_PVH;
+			else
+				return errf(why, whylen, -EINVAL,
+					    "--boot '%s': expected auto, linux64 or pvh", optarg);
+			break;
+		case OPT_BOOT_TIMER:
+			out->boot_timer = true;
+			break;
+		case 'e':
+			if (!strchr(optarg, '=') || optarg[0] == '=')
+				return errf(why, whylen, -EINVAL, "--env '%s': expected KEY=VALUE", optarg);
+			if (out->nr_env == CLI_MAX_ENV)
+				return errf(why, whylen, -EINVAL, "--env: at most %d variables", CLI_MAX_ENV);
+			out->env[out->nr_env++] = optarg;
+			break;
+		case 'w':
+			out->workdir = optarg;
+			break;
+		case 'v':
+			out->verbose++;
+			break;
+		case 'h':
+			out->help = true;
+			return 0;
+		case OPT_VERSION:
+			out->version = true;
+			return 0;
+		case ':':
+			return errf(why, whylen, -EINVAL, "%s needs a value (see brisk run --help)",
+				    argv[optind - 1]);
+		default:
+			return errf(why, whylen, -EINVAL, "unknown option '%s' (see brisk run --help)",
+				    argv[optind - 1]);
+		}
+	}
+	if (out->no_initrd && out->initrd)
+		return errf(why, whylen, -EINVAL, "--initrd and --no-initrd contradict each other; drop one");
+	out->argv = argv + optind;
+	out->argc = argc - optind;
+	return 0;
+}
+
+static bool cli_agent_safe(unsigned char ch)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+	       strchr("-_./,:=+@", ch) != NULL;
+}
+
+int cli_agent_encode(const char *in, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	if (*in == '\0') {
+		if (outlen < 2)
+			return -E2BIG;
+		strcpy(out, "%");
+		return 1;
+	}
+	for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+		if (cli_agent_safe(*p)) {
+			if (n + 2 > outlen)
+				return -E2BIG;
+			out[n++] = (char)*p;
+		} else {
+			if (n + 4 > outlen)
+				return -E2BIG;
+			out[n++] = '%';
+			out[n++] = hex[*p >> 4];
+			out[n++] = hex[*p & 0xf];
+		}
+	}
+	out[n] = '\0';
+	return (int)n;
+}
+
+/* Append " PREFIX<encoded s>" to out. */
+static int cli_append(char *out, size_t outlen, size_t *len, const char *prefix, const char *s,
+		      bool encode)
+{
+	int n = snprintf(out + *len, outlen - *len, " %s", prefix);
+
+	if (n < 0 || (size_t)n >= outlen - *len)
+		return -E2BIG;
+	*len += (size_t)n;
+	if (!s)
+		return 0;
+	if (!encode) {
+		n = snprintf(out + *len, outlen - *len, "%s", s);
+		if (n < 0 || (size_t)n >= outlen - *len)
+			return -E2BIG;
+	} else {
+		n = cli_agent_encode(s, out + *len, outlen - *len);
+		if (n < 0)
+			return n;
+	}
+	*len += (size_t)n;
+	return 0;
+}
+
+int cli_build_cmdline(const struct cli_run *run, enum console_stdin mode,
+		      char *out, size_t outlen)
+{
+	static const char *const modes[] = {
+		[CONSOLE_STDIN_TTY] = "tty", [CONSOLE_STDIN_PIPE] = "pipe",
+		[CONSOLE_STDIN_NULL] = "null",
+	};
+	size_t len = 0;
+	int n, r = 0;
+
+	n = snprintf(out, outlen, "%s", run->cmdline ? run->cmdline : CLI_DEFAULT_KERNEL_ARGS);
+	if (n < 0 || (size_t)n >= outlen)
+		return -E2BIG;
+	len = (size_t)n;
+	if (!run->cmdline)
+		r = cli_append(out, outlen, &len, run->verbose ? "loglevel=7" : "loglevel=1",
+			       NULL, false);
+	/* A user command line without a command is passed through untouched. */
+	if (r < 0 || (run->cmdline && run->argc == 0))
+		return r < 0 ? r : (int)len;
+
+	r = cli_append(out, outlen, &len, "-- stdin=", modes[mode], false);
+	if (r == 0 && run->verbose)
+		r = cli_append(out, outlen, &len, "v=1", NULL, false);
+	for (unsigned int i = 0; r == 0 && i < run->nr_env; i++)
+		r = cli_append(out, outlen, &len, "env=", run->env[i], true);
+	if (r == 0 && run->workdir)
+		r = cli_append(out, outlen, &len, "cwd=", run->workdir, true);
+	if (r == 0)
+		r = cli_append(out, outlen, &len, "--", NULL, false);
+	for (int i = 0; r == 0 && i < run->argc; i++)
+		r = cli_append(out, outlen, &len, "", run->argv[i], true);
+	return r < 0 ? r : (int)len;
+}

@@ -1,0 +1,69 @@
+/*
+ * cli.h — `brisk run` command line and the kernel command line it builds (floor 4).
+ */
+#ifndef BRISK_CLI_H
+#define BRISK_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm/console.h"
+#include "vmm/loader.h"
+
+#define CLI_MAX_ENV 64
+
+struct cli_run {
+	const char *kernel;       /* NULL: the vmlinux next to the brisk binary */
+	const char *initrd;       /* NULL: the initramfs next to the brisk binary */
+	bool no_initrd;
+	const char *cmdline;      /* NULL: brisk's default kernel parameters */
+	unsigned int cpus;
+	uint64_t mem_mib;
+	enum boot_pref boot;
+	bool boot_timer;
+	int verbose;
+	const char *env[CLI_MAX_ENV];
+	unsigned int nr_env;
+	const char *workdir;
+	char **argv;              /* guest command (after --), may be empty */
+	int argc;
+	bool help, version;
+};
+
+/* Exit codes (docker run convention, see README). */
+#define EXIT_BRISK_FAILED 125
+#define EXIT_NOT_EXECUTABLE 126
+#define EXIT_NOT_FOUND 127
+
+#define CLI_DEFAULT_CPUS 1
+#define CLI_DEFAULT_MEM_MIB 256
+#define CLI_DEFAULT_KERNEL_ARGS \
+	"console=ttyS1 reboot=k panic=-1 pci=off nomodule 8250.nr_uarts=2 " \
+	"i8042.noaux i8042.nomux i8042.dumbkbd no_timer_check"
+
+/*
+ * Parse `brisk run` arguments (@argv[0] is "run"). Returns 0, or -EINVAL
+ * with one line naming the flag and the fix in @why.
+ */
+int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t whylen);
+
+/*
+ * Percent-encode @in for the agent (docs/guest-interface.md): bytes outside
+ * [A-Za-z0-9-_./,:=+@] become %XX, "" becomes "%". Writes at most @outlen
+ * bytes incl. NUL. Returns the length, or -E2BIG when it does not fit.
+ */
+int cli_agent_encode(const char *in, char *out, size_t outlen);
+
+/*
+ * Kernel command line for @run: the base parameters (default or --cmdline),
+ * the log level, and — unless --cmdline was given without a command — the
+ * agent's options and encoded argv after "--". Returns the length or -E2BIG.
+ */
+int cli_build_cmdline(const struct cli_run *run, enum console_stdin mode,
+		      char *out, size_t outlen);
+
+/* Print usage on @fd. */
+void cli_usage(int fd);
+
+#endif

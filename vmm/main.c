@@ -1,0 +1,236 @@
+/* main.c — the `brisk` command: `brisk run [OPTIONS] -- CMD` (floor 4). */
+#include "vmm/boot_timer.h"
+#include "vmm/cli.h"
+#include "vmm/console.h"
+#include "vmm/event_loop.h"
+#include "vmm/log.h"
+#include "vmm/util.h"
+#include "vmm/vm.h"
+
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+
+#define BRISK_VERSION "0.1.0"
+#define CMDLINE_MAX 65536
+
+struct run_state {
+	struct vm vm;
+	struct event_loop loop;
+	struct console console;
+	int sig_fd;
+	int signal; /* host signal that ended the run, or 0 */
+};
+
+static void on_vm_stop(void *opaque, uint32_t events)
+{
+	struct run_state *st = opaque;
+
+	(void)events;
+	event_loop_stop(&st->loop);
+}
+
+static void on_signal(void *opaque, uint32_t events)
+{
+	struct run_state *st = opaque;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(st->sig_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (!st->signal)
+		st->signal = (int)si.ssi_signo;
+	vm_request_stop(&st->vm, VM_END_HOST, 0, strsignal((int)si.ssi_signo));
+}
+
+/* Fatal signals: give the terminal back before dying. */
+static void on_fatal(int sig)
+{
+	console_restore_tty();
+	raise(sig);
+}
+
+static void install_fatal_handlers(void)
+{
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	struct sigaction sa = { .sa_handler = on_fatal, .sa_flags = SA_RESETHAND };
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(fatal); i++)
+		sigaction(fatal[i], &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* "<dir of /proc/self/exe>/<name>" into @out. */
+static const char *default_artifact(const char *name, char *out, size_t outlen)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		return name;
+	exe[n] = '\0';
+	snprintf(out, outlen, "%s/%s", dirname(exe), name);
+	return out;
+}
+
+/* Exit status of `brisk run` from how the VM ended (see README, "Exit status"). */
+static int run_exit_status(struct run_state *st, bool agent)
+{
+	struct vm *vm = &st->vm;
+
+	if (st->signal)
+		return 128 + st->signal;
+	switch (atomic_load(&vm->end)) {
+	case VM_END_EXIT_DEVICE:
+		return vm->exit_status;
+	case VM_END_RESET:
+		if (!agent)
+			return 0;
+		log_err("the guest stopped (%s) before reporting the command's exit status "
+			"(kernel panic or init failure? rerun with -v to see kernel messages)",
+			vm->end_why);
+		return EXIT_BRISK_FAILED;
+	case VM_END_KVM_ERROR:
+	case VM_END_HOST:
+	default:
+		log_err("%s", vm->end_why[0] ? vm->end_why : "the VM stopped unexpectedly");
+		return EXIT_BRISK_FAILED;
+	}
+}
+
+static int setup_signals(struct run_state *st)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	/* Blocked before any thread exists, so vCPU threads inherit the mask. */
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		return -EINVAL;
+	st->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	return st->sig_fd < 0 ? -errno : 0;
+}
+
+static int cmd_run(int argc, char **argv, uint64_t start_us, uint64_t start_cpu_us)
+{
+	static struct run_state st; /* large (serial rings); keep it off the stack */
+	char why[VM_WHY_MAX], kernel_buf[PATH_MAX], initrd_buf[PATH_MAX];
+	static char cmdline[CMDLINE_MAX];
+	struct vm_config cfg = { 0 };
+	enum console_stdin mode;
+	struct cli_run run;
+	bool agent;
+	int r, status;
+
+	if (cli_parse_run(argc, argv, &run, why, sizeof(why)) < 0) {
+		log_err("%s", why);
+		return EXIT_BRISK_FAILED;
+	}
+	if (run.help) {
+		cli_usage(STDOUT_FILENO);
+		return 0;
+	}
+	if (run.version) {
+		printf("brisk %s\n", BRISK_VERSION);
+		return 0;
+	}
+	log_set_level(run.verbose >= 2 ? LOG_DEBUG : run.verbose ? LOG_INFO : LOG_WARN);
+	mode = console_detect_stdin(STDIN_FILENO);
+	agent = run.argc > 0 || !run.cmdline;
+	if (cli_build_cmdline(&run, mode, cmdline, sizeof(cmdline)) < 0) {
+		log_err("the command and its arguments are too long for the kernel command line; "
+			"put them in a script inside the guest");
+		return EXIT_BRISK_FAILED;
+	}
+
+	cfg.kernel_path = run.kernel ? run.kernel
+				     : default_artifact("vmlinux", kernel_buf, sizeof(kernel_buf));
+	cfg.initrd_path = run.no_initrd ? NULL
+			  : run.initrd ? run.initrd
+				       : default_artifact("initramfs.cpio.gz", initrd_buf, sizeof(initrd_buf));
+	cfg.cmdline = cmdline;
+	cfg.nr_cpus = run.cpus;
+	cfg.mem_mib = run.mem_mib;
+	cfg.boot = run.boot;
+	cfg.boot_timer = run.boot_timer;
+	cfg.start_us = start_us;
+	cfg.start_cpu_us = start_cpu_us;
+	log_info("kernel %s, initrd %s, %u vCPU, %llu MiB", cfg.kernel_path,
+		 cfg.initrd_path ? cfg.initrd_path : "none", cfg.nr_cpus,
+		 (unsigned long long)cfg.mem_mib);
+	log_info("kernel command line: %s", cmdline);
+
+	install_fatal_handlers();
+	st.sig_fd = -1;
+	r = setup_signals(&st);
+	if (r < 0) {
+		log_err("signal setup: %s", strerror(-r));
+		return EXIT_BRISK_FAILED;
+	}
+	r = vm_create(&st.vm, &cfg, why, sizeof(why));
+	if (r < 0) {
+		if (!run.kernel && r == -ENOENT && strstr(why, "kernel "))
+			log_err("%s (run `make` to build the guest kernel, or pass --kernel)", why);
+		else
+			log_err("%s", why);
+		close_fd(&st.sig_fd);
+		return EXIT_BRISK_FAILED;
+	}
+	r = event_loop_init(&st.loop);
+	if (r == 0)
+		r = event_loop_add(&st.loop, st.vm.stop_fd, EPOLLIN, on_vm_stop, &st);
+	if (r == 0)
+		r = event_loop_add(&st.loop, st.sig_fd, EPOLLIN, on_signal, &st);
+	if (r == 0)
+		r = console_init(&st.console, &st.loop, &st.vm.com1, &st.vm.com2,
+				 st.vm.serial_kick_fd, mode, agent);
+	if (r == 0)
+		r = vm_start(&st.vm);
+	if (r == 0)
+		r = event_loop_run(&st.loop);
+	if (r < 0)
+		vm_request_stop(&st.vm, VM_END_HOST, 0, strerror(-r));
+
+	vm_destroy(&st.vm);    /* joins the vCPUs: no more guest output after this */
+	console_flush(&st.console);
+	console_destroy(&st.console);
+	log_info("first guest instruction %llu us after start; boot timer %llu us",
+		 (unsigned long long)st.vm.first_insn_us,
+		 (unsigned long long)st.vm.boot_timer.boot_us);
+	status = run_exit_status(&st, agent);
+	event_loop_destroy(&st.loop);
+	close_fd(&st.sig_fd);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t start_us = util_now_us();
+	uint64_t start_cpu_us = boot_timer_cpu_us();
+
+	if (argc < 2) {
+		cli_usage(STDERR_FILENO);
+		return EXIT_BRISK_FAILED;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1, start_us, start_cpu_us);
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		cli_usage(STDOUT_FILENO);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("brisk %s\n", BRISK_VERSION);
+		return 0;
+	}
+	log_err("unknown command '%s' (try: brisk run -- CMD)", argv[1]);
+	return EXIT_BRISK_FAILED;
+}

@@ -1,0 +1,108 @@
+/*
+ * vm.h — the machine: KVM VM, guest RAM, vCPUs and legacy devices (floor 3).
+ *
+ * vm_create() builds everything and loads the kernel; vm_start() starts one
+ * thread per vCPU; the main thread then runs its event loop until
+ * vm->stop_fd fires; vm_destroy() stops and joins the vCPUs and releases
+ * every fd and mapping. KVM API: Documentation/virt/kvm/api.rst.
+ */
+#ifndef BRISK_VM_H
+#define BRISK_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/kvm.h>
+
+#include "vmm/boot_timer.h"
+#include "vmm/bus.h"
+#include "vmm/exit_dev.h"
+#include "vmm/guest_mem.h"
+#include "vmm/i8042.h"
+#include "vmm/loader.h"
+#include "vmm/serial.h"
+
+#define VM_MAX_CPUS 32
+#define VM_MAX_MEM_MIB (1024ULL * 1024) /* 1 TiB */
+#define VM_WHY_MAX 512
+
+struct vm_config {
+	const char *kernel_path;
+	const char *initrd_path;   /* NULL: no initrd */
+	const char *cmdline;       /* full kernel command line */
+	unsigned int nr_cpus;      /* 1..VM_MAX_CPUS */
+	uint64_t mem_mib;          /* guest RAM, MiB */
+	enum boot_pref boot;
+	bool boot_timer;           /* print the boot-timer line */
+	uint64_t start_us;         /* process start, CLOCK_MONOTONIC µs */
+	uint64_t start_cpu_us;     /* process CPU time at start, µs */
+};
+
+enum vm_end {
+	VM_END_NONE,
+	VM_END_EXIT_DEVICE, /* guest wrote a status to the exit device */
+	VM_END_RESET,       /* i8042 reset, triple fault, KVM system event */
+	VM_END_KVM_ERROR,   /* KVM could not run the guest */
+	VM_END_HOST,        /* host side asked to stop (signal, error) */
+};
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int index;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+};
+
+struct vm {
+	int kvm_fd, vm_fd;
+	size_t run_size;
+	struct guest_mem mem;
+	struct bus pio, mmio;
+	unsigned int nr_cpus;
+	struct vcpu vcpus[VM_MAX_CPUS];
+	struct kernel_info kernel;
+
+	struct serial com1, com2;
+	struct i8042 kbd;
+	struct boot_timer boot_timer;
+	struct exit_dev exit_dev;
+	int com1_irq_fd, com2_irq_fd; /* irqfds for GSI 4 and 3 */
+	int serial_kick_fd;           /* serial → main loop */
+
+	int stop_fd;                  /* eventfd: the VM has ended */
+	atomic_int end;               /* enum vm_end, first writer wins */
+	int exit_status;              /* VM_END_EXIT_DEVICE: 0..255 */
+	uint64_t first_insn_us;       /* µs since start when the first KVM_RUN began */
+	char end_why[VM_WHY_MAX];     /* VM_END_KVM_ERROR / VM_END_HOST detail */
+};
+
+/*
+ * Build the VM described by @cfg: KVM checks, RAM, irqchip, PIT, devices,
+ * kernel/initrd/boot data, vCPUs in their boot state. On failure returns
+ * -errno with a one-line reason naming the thing in @why, and everything
+ * already built is released.
+ */
+int vm_create(struct vm *vm, const struct vm_config *cfg, char *why, size_t whylen);
+
+/* Start the vCPU threads. 0 or -errno (then the VM is stopped). */
+int vm_start(struct vm *vm);
+
+/*
+ * Record why the VM ends (first call wins), tell the main loop through
+ * stop_fd and kick every vCPU out of KVM_RUN. Safe from any thread.
+ */
+void vm_request_stop(struct vm *vm, enum vm_end end, int status, const char *why);
+
+/* Stop and join vCPUs, close fds, unmap RAM. Safe after a failed create. */
+void vm_destroy(struct vm *vm);
+
+/* vcpu.c: configure vCPU @index (CPUID, MSRs, LAPIC, FPU, boot registers). */
+int vcpu_init(struct vm *vm, struct vcpu *vcpu, const struct kvm_cpuid2 *cpuid,
+	      char *why, size_t whylen);
+/* vcpu.c: the KVM_RUN loop, run on the vCPU's own thread. */
+void *vcpu_thread(void *arg);
+
+#endif

@@ -1,18 +1,23 @@
 # brisk — one build for everything: `make`, `make test`, `make demo`.
-# `make` builds the VMM, the test guest, the guest agent, the guest kernel
-# and the initramfs; scripts/setup installs the Debian packages they need.
+#
+# `make` builds the VMM (build/brisk), the test guest, the guest agent, the
+# initramfs and the guest kernel. `make test` runs every test tier.
+# scripts/setup installs the Debian packages all of this needs.
 CC      ?= gcc
 BUILD   := build
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -MMD -MP
 LDLIBS  := -lpthread
+SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 VMM_SRCS := $(wildcard vmm/*.c)
 VMM_LIB_SRCS := $(filter-out vmm/main.c,$(VMM_SRCS))
 VMM_OBJS := $(VMM_SRCS:%.c=$(BUILD)/obj/%.o)
+VMM_ASAN_OBJS := $(VMM_SRCS:%.c=$(BUILD)/asan/obj/%.o)
 
-.PHONY: all clean test demo kernel rootfs unit smoke testhost-tests bench setup
-all: $(BUILD)/brisk
+.PHONY: all vmm clean test test-all demo kernel rootfs setup smoke smoke-asan testhost-tests bench
+all: vmm $(BUILD)/initramfs.cpio.gz kernel
+vmm: $(BUILD)/brisk
 
 setup:
 	scripts/setup
@@ -22,14 +27,51 @@ $(BUILD)/obj/%.o: %.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/brisk: $(VMM_OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -static $^ -o $@ $(LDLIBS)
+
+# The same VMM with ASan+UBSan, for the sanitizer runs of the smoke tier.
+$(BUILD)/asan/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANITIZE) -c $< -o $@
+
+$(BUILD)/asan/brisk: $(VMM_ASAN_OBJS)
+	$(CC) $(CFLAGS) $(SANITIZE) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 # Part fragments: each part owns its rules.
--include tests/guest/guest.mk
--include agent/agent.mk
+include tests/guest/guest.mk
+include agent/agent.mk
 -include tests/tests.mk
+
+# Tier 2: the tiny test guest on the local /dev/kvm, plain and sanitized.
+smoke: $(BUILD)/brisk $(BUILD)/test-guest
+	tests/integration/smoke.sh $(BUILD)
+
+smoke-asan: $(BUILD)/asan/brisk $(BUILD)/test-guest
+	ln -sf ../test-guest $(BUILD)/asan/test-guest
+	tests/integration/smoke.sh $(BUILD)/asan
+
+# Tier 3: real Linux guests inside the nested testhost.
+testhost-tests: all
+	scripts/testhost tests/integration/linux.sh
+
+# The two README commands install their Debian packages first (idempotent).
+test:
+	scripts/setup
+	$(MAKE) test-all
+
+test-all: all unit unit-asan smoke smoke-asan fuzz testhost-tests
+
+# The main job: build everything, boot a real Linux guest, run a command.
+# Where the local /dev/kvm cannot run Linux, it runs inside the testhost.
+demo:
+	scripts/setup
+	$(MAKE) all
+	scripts/demo
+
+bench: all
+	scripts/bench
 
 clean:
 	rm -rf $(BUILD)
 
--include $(VMM_OBJS:.o=.d)
+-include $(VMM_OBJS:.o=.d) $(VMM_ASAN_OBJS:.o=.d)

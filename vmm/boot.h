@@ -1,11 +1,12 @@
 /*
  * boot.h — x86_64 boot data in guest memory and the boot vCPU's first state (floor 2).
  *
- * Layout (Firecracker's): GDT 0x500, IDT 0x520, PVH start info 0x6000 and
- * module list 0x6040, zero page (boot_params) 0x7000 — or the PVH memory map
- * there — stack top 0x8ff0, identity page tables 0x9000 (PML4), 0xa000
- * (PDPT) and 0xb000–0xefff (4 page directories of 2 MiB pages: 0–4 GiB),
- * command line 0x20000.
+ * Layout (Firecracker's, except that our GDT has 5 entries, 40 bytes, so the
+ * IDT follows it at 0x528 rather than 0x520): GDT 0x500, IDT 0x528, PVH start
+ * info 0x6000 and module list 0x6040, zero page (boot_params) 0x7000 — or the
+ * PVH memory map there — stack top 0x8ff0, identity page tables 0x9000
+ * (PML4), 0xa000 (PDPT) and 0xb000–0xefff (4 page directories of 2 MiB pages:
+ * 0–4 GiB), command line 0x20000.
  */
 #ifndef BRISK_BOOT_H
 #define BRISK_BOOT_H
@@ -17,7 +18,7 @@
 #include "vmm/loader.h"
 
 #define BOOT_GDT_ADDR 0x500ULL
-#define BOOT_IDT_ADDR 0x520ULL
+#define BOOT_IDT_ADDR 0x528ULL /* right after the 5-entry GDT */
 #define BOOT_PVH_INFO_ADDR 0x6000ULL
 #define BOOT_PVH_MODLIST_ADDR 0x6040ULL
 #define BOOT_ZERO_PAGE_ADDR 0x7000ULL

@@ -38,8 +38,10 @@ void boot_timer_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, b
 		return;
 	wall = util_now_us() - bt->start_us;
 	cpu = boot_timer_cpu_us() - bt->start_cpu_us;
-	if (bt->boot_us == 0)
-		bt->boot_us = wall ? wall : 1;
+	/* Only the first write counts: guests may signal on both port and MMIO. */
+	if (bt->boot_us != 0)
+		return;
+	bt->boot_us = wall ? wall : 1;
 	if (!bt->enabled)
 		return;
 	/* Firecracker's format, so scripts written for it keep working. */

@@ -3,8 +3,8 @@
  *
  * A guest init writes the byte 123 to I/O port 0x03f0 or to the MMIO address
  * 0xC000_0000 (Firecracker's boot-timer window) when it reaches user space;
- * brisk then logs the wall and CPU time since it started, in Firecracker's
- * line format so existing tooling parses it.
+ * brisk then logs (once, for the first such write) the wall and CPU time
+ * since it started, in Firecracker's line format so existing tooling parses it.
  */
 #ifndef BRISK_BOOT_TIMER_H
 #define BRISK_BOOT_TIMER_H

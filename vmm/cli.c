@@ -72,6 +72,8 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
+	/* '+': stop at the first non-option, which starts the guest command. */
+	static const char shortopts[] = "+:e:w:vh";
 	uint64_t n;
 	int c, r;
 
@@ -79,10 +81,10 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 	out->cpus = CLI_DEFAULT_CPUS;
 	out->mem_mib = CLI_DEFAULT_MEM_MIB;
 	out->boot = BOOT_PREF_AUTO;
-	optind = 1;
+	/* 0, not 1: glibc then also forgets a cluster ("-hv") a previous parse stopped in. */
+	optind = 0;
 	opterr = 0;
-	/* '+': stop at the first non-option, which starts the guest command. */
-	while ((c = getopt_long(argc, argv, "+:e:w:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_KERNEL:
 			out->kernel = optarg;
@@ -145,6 +147,14 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 			return errf(why, whylen, -EINVAL, "%s needs a value (see brisk run --help)",
 				    argv[optind - 1]);
 		default:
+			/*
+			 * An unknown letter: inside a cluster ("-xv") optind has not
+			 * moved on, so name the letter. (A known letter here is a long
+			 * option given a value it does not take: "--verbose=1".)
+			 */
+			if (optopt > 0 && optopt < 256 && !strchr(shortopts, optopt))
+				return errf(why, whylen, -EINVAL,
+					    "unknown option '-%c' (see brisk run --help)", optopt);
 			return errf(why, whylen, -EINVAL, "unknown option '%s' (see brisk run --help)",
 				    argv[optind - 1]);
 		}

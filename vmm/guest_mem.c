@@ -2,6 +2,7 @@
 #include "vmm/guest_mem.h"
 #include "vmm/util.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -90,4 +91,19 @@ int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, 
 uint64_t guest_mem_low_end(const struct guest_mem *mem)
 {
 	return mem->nr_regions ? mem->regions[0].gpa + mem->regions[0].size : 0;
+}
+
+uint64_t guest_mem_resident(const struct guest_mem *mem)
+{
+	size_t pages = mem->map_size / 4096;
+	uint64_t resident = 0;
+	unsigned char *vec;
+
+	if (!mem->map || !(vec = malloc(pages)))
+		return 0;
+	if (mincore(mem->map, mem->map_size, vec) == 0)
+		for (size_t i = 0; i < pages; i++)
+			resident += vec[i] & 1;
+	free(vec);
+	return resident * 4096;
 }

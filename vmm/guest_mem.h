@@ -60,6 +60,12 @@ void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 int guest_mem_read(const struct guest_mem *mem, void *dst, uint64_t gpa, size_t len);
 int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, size_t len);
 
+/*
+ * Bytes of guest RAM resident in host memory now (mincore over the mapping),
+ * for the memory-overhead report. 0 when unknown.
+ */
+uint64_t guest_mem_resident(const struct guest_mem *mem);
+
 /* End of RAM below the MMIO gap (exclusive GPA, bytes). */
 uint64_t guest_mem_low_end(const struct guest_mem *mem);
 

@@ -94,7 +94,7 @@ void i8042_data_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, b
 	(void)offset;
 	if (len != 1) {
 		if (!is_write)
-			data[0] = 0xff;
+			memset(data, 0xff, len); /* bus.h: reads fill all of @data */
 		return;
 	}
 	pthread_mutex_lock(&kbd->lock);
@@ -117,7 +117,7 @@ void i8042_cmd_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bo
 	(void)offset;
 	if (len != 1) {
 		if (!is_write)
-			data[0] = 0xff;
+			memset(data, 0xff, len); /* bus.h: reads fill all of @data */
 		return;
 	}
 	pthread_mutex_lock(&kbd->lock);

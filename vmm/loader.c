@@ -48,6 +48,16 @@ static int load_segment(struct guest_mem *mem, int fd, uint64_t off, uint64_t gp
 	return 0;
 }
 
+/* Is @addr inside one of the @n program headers' PT_LOAD segments? */
+static bool elf_in_load_segment(const Elf64_Phdr *ph, unsigned int n, uint64_t addr)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (ph[i].p_type == PT_LOAD && addr >= ph[i].p_paddr &&
+		    addr - ph[i].p_paddr < ph[i].p_memsz)
+			return true;
+	return false;
+}
+
 /* Find XEN_ELFNOTE_PHYS32_ENTRY in one PT_NOTE segment. 0 found, -ENOENT, -errno. */
 static int elf_find_pvh(int fd, const Elf64_Phdr *ph, uint64_t size, uint64_t *entry)
 {
@@ -145,6 +155,9 @@ static int elf_load(struct guest_mem *mem, int fd, uint64_t size, enum boot_pref
 		if (!guest_mem_ptr(mem, pvh_entry, 1) || pvh_entry < LOADER_HIMEM_START)
 			return errf(why, whylen, -ERANGE, "PVH entry 0x%llx is outside guest RAM",
 				    (unsigned long long)pvh_entry);
+		if (!elf_in_load_segment(ph, eh.e_phnum, pvh_entry))
+			return errf(why, whylen, -EINVAL, "PVH entry 0x%llx is not inside a loaded segment",
+				    (unsigned long long)pvh_entry);
 		ki->protocol = BOOT_PVH;
 		ki->entry = pvh_entry;
 		return 0;
@@ -180,9 +193,19 @@ static int bzimage_load(struct guest_mem *mem, int fd, uint64_t size, enum boot_
 		return errf(why, whylen, -EINVAL, "bzImage is truncated: %llu bytes, setup alone is %llu",
 			    (unsigned long long)size, (unsigned long long)setup_size);
 	ksize = size - setup_size;
+	if (ksize <= BZ_ENTRY64_OFF)
+		return errf(why, whylen, -EINVAL,
+			    "bzImage is truncated: payload %llu bytes ends before the 64-bit entry at +0x%x",
+			    (unsigned long long)ksize, BZ_ENTRY64_OFF);
 	if (hdr.syssize && (uint64_t)hdr.syssize * 16 > ksize)
 		return errf(why, whylen, -EINVAL, "bzImage is truncated: payload %llu bytes, header says %llu",
 			    (unsigned long long)ksize, (unsigned long long)hdr.syssize * 16);
+	/* pref_address comes from the file: refuse it before the sums below can wrap. */
+	if (hdr.pref_address > guest_mem_low_end(mem))
+		return errf(why, whylen, -E2BIG,
+			    "bzImage runs at 0x%llx (pref_address), above the VM's %llu MiB of RAM below 3 GiB",
+			    (unsigned long long)hdr.pref_address,
+			    (unsigned long long)(guest_mem_low_end(mem) / MiB));
 	/* A relocatable kernel moves itself; others must sit at pref_address. */
 	load = hdr.relocatable_kernel ? LOADER_HIMEM_START : hdr.pref_address;
 	need = MAX(load + ksize, MAX(hdr.pref_address, LOADER_HIMEM_START) + hdr.init_size);
@@ -201,7 +224,7 @@ static int bzimage_load(struct guest_mem *mem, int fd, uint64_t size, enum boot_
 	ki->kernel_end = need;
 	ki->is_bzimage = true;
 	ki->hdr = hdr;
-	ki->cmdline_max = hdr.cmdline_size ? MIN(hdr.cmdline_size + 1, 65536U) : 256;
+	ki->cmdline_max = hdr.cmdline_size ? (uint32_t)MIN(hdr.cmdline_size + 1ULL, 65536ULL) : 256;
 	ki->initrd_max = (uint64_t)hdr.initrd_addr_max + 1;
 	return 0;
 }

@@ -79,6 +79,36 @@ static const char *default_artifact(const char *name, char *out, size_t outlen)
 	return out;
 }
 
+/* Peak resident set (VmHWM) in KiB from /proc/self/status, 0 if unknown. */
+static long peak_rss_kib(void)
+{
+	char line[128];
+	long kib = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/* -v: how much host memory brisk itself used beyond the guest's RAM. */
+static void log_resources(struct vm *vm)
+{
+	long peak;
+	uint64_t guest;
+
+	if (log_get_level() < LOG_INFO)
+		return;
+	peak = peak_rss_kib();
+	guest = guest_mem_resident(&vm->mem) / 1024;
+	log_info("peak RSS %ld KiB, guest RAM resident %llu KiB, VMM overhead %lld KiB",
+		 peak, (unsigned long long)guest, (long long)peak - (long long)guest);
+}
+
 /* Exit status of `brisk run` from how the VM ended (see README, "Exit status"). */
 static int run_exit_status(struct run_state *st, bool agent)
 {
@@ -200,7 +230,9 @@ static int cmd_run(int argc, char **argv, uint64_t start_us, uint64_t start_cpu_
 	if (r < 0)
 		vm_request_stop(&st.vm, VM_END_HOST, 0, strerror(-r));
 
-	vm_destroy(&st.vm);    /* joins the vCPUs: no more guest output after this */
+	vm_stop_vcpus(&st.vm); /* joins the vCPUs: no more guest output after this */
+	log_resources(&st.vm);
+	vm_destroy(&st.vm);
 	console_flush(&st.console);
 	console_destroy(&st.console);
 	log_info("first guest instruction %llu us after start; boot timer %llu us",

@@ -56,17 +56,20 @@ static int vcpu_set_msrs(struct vcpu *vcpu)
 		{ MSR_IA32_MISC_ENABLE, 1 },                /* fast strings */
 		{ MSR_MTRR_DEF_TYPE, (1 << 11) | 6 },       /* MTRRs on, default WB */
 	};
-	struct {
+	/* Header plus entries; a union, as a struct with kvm_msrs not last is a GNU extension. */
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[ARRAY_SIZE(boot_msrs)];
+		uint8_t bytes[sizeof(struct kvm_msrs) +
+			      ARRAY_SIZE(boot_msrs) * sizeof(struct kvm_msr_entry)];
 	} msrs;
+	struct kvm_msr_entry *e = msrs.hdr.entries;
 	int n;
 
 	memset(&msrs, 0, sizeof(msrs));
 	msrs.hdr.nmsrs = ARRAY_SIZE(boot_msrs);
 	for (unsigned int i = 0; i < ARRAY_SIZE(boot_msrs); i++) {
-		msrs.e[i].index = boot_msrs[i].index;
-		msrs.e[i].data = boot_msrs[i].data;
+		e[i].index = boot_msrs[i].index;
+		e[i].data = boot_msrs[i].data;
 	}
 	n = ioctl(vcpu->fd, KVM_SET_MSRS, &msrs);
 	if (n < 0)
@@ -74,7 +77,7 @@ static int vcpu_set_msrs(struct vcpu *vcpu)
 	/* KVM stops at the first MSR it rejects; the rest are optional. */
 	if (n < (int)ARRAY_SIZE(boot_msrs))
 		log_debug("vCPU %u: KVM accepted %d of %zu boot MSRs (stopped at 0x%x)",
-			  vcpu->index, n, ARRAY_SIZE(boot_msrs), msrs.e[n].index);
+			  vcpu->index, n, ARRAY_SIZE(boot_msrs), e[n].index);
 	return 0;
 }
 

@@ -325,16 +325,23 @@ void vm_request_stop(struct vm *vm, enum vm_end end, int status, const char *why
 	}
 }
 
-void vm_destroy(struct vm *vm)
+void vm_stop_vcpus(struct vm *vm)
 {
 	vm_request_stop(vm, VM_END_HOST, 0, "shutting down");
 	for (unsigned int i = 0; i < vm->nr_cpus; i++) {
+		if (vm->vcpus[i].started) {
+			pthread_join(vm->vcpus[i].thread, NULL);
+			vm->vcpus[i].started = false;
+		}
+	}
+}
+
+void vm_destroy(struct vm *vm)
+{
+	vm_stop_vcpus(vm);
+	for (unsigned int i = 0; i < vm->nr_cpus; i++) {
 		struct vcpu *vcpu = &vm->vcpus[i];
 
-		if (vcpu->started) {
-			pthread_join(vcpu->thread, NULL);
-			vcpu->started = false;
-		}
 		if (vcpu->run) {
 			munmap(vcpu->run, vm->run_size);
 			vcpu->run = NULL;

@@ -96,6 +96,9 @@ int vm_start(struct vm *vm);
  */
 void vm_request_stop(struct vm *vm, enum vm_end end, int status, const char *why);
 
+/* Stop and join the vCPU threads (idempotent). */
+void vm_stop_vcpus(struct vm *vm);
+
 /* Stop and join vCPUs, close fds, unmap RAM. Safe after a failed create. */
 void vm_destroy(struct vm *vm);
 

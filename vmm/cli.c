@@ -169,7 +169,7 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 static bool cli_agent_safe(unsigned char ch)
 {
 	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-	       strchr("-_./,:=+@", ch) != NULL;
+	       strchr("-_./:=+@", ch) != NULL;
 }
 
 int cli_agent_encode(const char *in, char *out, size_t outlen)
@@ -224,6 +224,24 @@ static int cli_append(char *out, size_t outlen, size_t *len, const char *prefix,
 	return 0;
 }
 
+/* Append ",<encoded s>" (or "<encoded s>" as the first list element). */
+static int cli_append_elem(char *out, size_t outlen, size_t *len, const char *s, bool first)
+{
+	int n;
+
+	if (!first) {
+		if (*len + 2 > outlen)
+			return -E2BIG;
+		out[(*len)++] = ',';
+		out[*len] = '\0';
+	}
+	n = cli_agent_encode(s, out + *len, outlen - *len);
+	if (n < 0)
+		return n;
+	*len += (size_t)n;
+	return 0;
+}
+
 int cli_build_cmdline(const struct cli_run *run, enum console_stdin mode,
 		      char *out, size_t outlen)
 {
@@ -231,6 +249,10 @@ int cli_build_cmdline(const struct cli_run *run, enum console_stdin mode,
 		[CONSOLE_STDIN_TTY] = "tty", [CONSOLE_STDIN_PIPE] = "pipe",
 		[CONSOLE_STDIN_NULL] = "null",
 	};
+	/* No command: an interactive shell, like `docker run -it IMAGE`. */
+	static char *const default_argv[] = { "/bin/sh", NULL };
+	char *const *argv = run->argc > 0 ? run->argv : default_argv;
+	int argc = run->argc > 0 ? run->argc : 1;
 	size_t len = 0;
 	int n, r = 0;
 
@@ -245,16 +267,23 @@ int cli_build_cmdline(const struct cli_run *run, enum console_stdin mode,
 	if (r < 0 || (run->cmdline && run->argc == 0))
 		return r < 0 ? r : (int)len;
 
+	/*
+	 * The agent's options, one kernel word each: init gets at most 32
+	 * arguments, so lists (env, cmd) are one comma-separated word.
+	 */
 	r = cli_append(out, outlen, &len, "-- stdin=", modes[mode], false);
 	if (r == 0 && run->verbose)
 		r = cli_append(out, outlen, &len, "v=1", NULL, false);
-	for (unsigned int i = 0; r == 0 && i < run->nr_env; i++)
-		r = cli_append(out, outlen, &len, "env=", run->env[i], true);
 	if (r == 0 && run->workdir)
 		r = cli_append(out, outlen, &len, "cwd=", run->workdir, true);
+	if (r == 0 && run->nr_env > 0) {
+		r = cli_append(out, outlen, &len, "env=", NULL, false);
+		for (unsigned int i = 0; r == 0 && i < run->nr_env; i++)
+			r = cli_append_elem(out, outlen, &len, run->env[i], i == 0);
+	}
 	if (r == 0)
-		r = cli_append(out, outlen, &len, "--", NULL, false);
-	for (int i = 0; r == 0 && i < run->argc; i++)
-		r = cli_append(out, outlen, &len, "", run->argv[i], true);
+		r = cli_append(out, outlen, &len, "cmd=", NULL, false);
+	for (int i = 0; r == 0 && i < argc; i++)
+		r = cli_append_elem(out, outlen, &len, argv[i], i == 0);
 	return r < 0 ? r : (int)len;
 }

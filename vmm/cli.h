@@ -50,7 +50,7 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 
 /*
  * Percent-encode @in for the agent (docs/guest-interface.md): bytes outside
- * [A-Za-z0-9-_./,:=+@] become %XX, "" becomes "%". Writes at most @outlen
+ * [A-Za-z0-9-_./:=+@] become %XX, "" becomes "%". Writes at most @outlen
  * bytes incl. NUL. Returns the length, or -E2BIG when it does not fit.
  */
 int cli_agent_encode(const char *in, char *out, size_t outlen);
@@ -58,7 +58,9 @@ int cli_agent_encode(const char *in, char *out, size_t outlen);
 /*
  * Kernel command line for @run: the base parameters (default or --cmdline),
  * the log level, and — unless --cmdline was given without a command — the
- * agent's options and encoded argv after "--". Returns the length or -E2BIG.
+ * agent's options after "--": stdin=, v=1, cwd=, env=LIST, cmd=LIST (lists
+ * are comma-separated percent-encoded elements; no command = /bin/sh).
+ * Returns the length or -E2BIG.
  */
 int cli_build_cmdline(const struct cli_run *run, enum console_stdin mode,
 		      char *out, size_t outlen);

@@ -102,6 +102,10 @@ static bool console_read_stdin(struct console *c)
 /* Feed pending input to COM1 and refill it from stdin while the guest has room. */
 static void console_pump_stdin(struct console *c)
 {
+	if (c->gate && !atomic_load(c->gate)) {
+		console_watch_stdin(c, false);
+		return;
+	}
 	for (;;) {
 		if (c->pend_off < c->pend_len) {
 			size_t n = serial_rx_put(c->com1, c->pending + c->pend_off,
@@ -167,7 +171,8 @@ static int console_make_raw(struct console *c)
 }
 
 int console_init(struct console *c, struct event_loop *loop, struct serial *com1,
-		 struct serial *com2, int kick_fd, enum console_stdin mode, bool framed)
+		 struct serial *com2, int kick_fd, enum console_stdin mode, bool agent,
+		 const atomic_bool *ready)
 {
 	int r;
 
@@ -180,7 +185,8 @@ int console_init(struct console *c, struct event_loop *loop, struct serial *com1
 	c->out_fd = STDOUT_FILENO;
 	c->err_fd = STDERR_FILENO;
 	c->mode = mode;
-	c->framed = framed && mode == CONSOLE_STDIN_PIPE;
+	c->framed = agent && mode == CONSOLE_STDIN_PIPE;
+	c->gate = agent ? ready : NULL;
 
 	r = event_loop_add(loop, kick_fd, EPOLLIN, console_on_kick, c);
 	if (r < 0)

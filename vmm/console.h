@@ -10,6 +10,7 @@
 #ifndef BRISK_CONSOLE_H
 #define BRISK_CONSOLE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +37,7 @@ struct console {
 	bool in_watched;           /* EPOLLIN currently enabled */
 	bool in_eof;
 	bool framed;               /* escape 0xFF and send FF 01 at EOF */
+	const atomic_bool *gate;   /* send stdin only once *gate (NULL: at once) */
 	bool out_broken, err_broken;
 	uint8_t pending[CONSOLE_PENDING];
 	size_t pend_off, pend_len;
@@ -47,12 +49,14 @@ struct console {
 enum console_stdin console_detect_stdin(int fd);
 
 /*
- * Wire @com1/@com2 to the host fds and register with @loop. @framed selects
- * the guest agent's stdin framing for non-terminal input (false: raw bytes,
- * for guests that are not the agent). 0 or -errno.
+ * Wire @com1/@com2 to the host fds and register with @loop. @agent selects
+ * the guest agent's protocol: framed non-terminal input, and no input before
+ * *@ready turns true (the kick_fd must fire then). Without it, raw bytes flow
+ * at once, for guests that are not the agent. 0 or -errno.
  */
 int console_init(struct console *c, struct event_loop *loop, struct serial *com1,
-		 struct serial *com2, int kick_fd, enum console_stdin mode, bool framed);
+		 struct serial *com2, int kick_fd, enum console_stdin mode, bool agent,
+		 const atomic_bool *ready);
 
 /* Write out everything the guest has sent so far (end of run). */
 void console_flush(struct console *c);

@@ -3,9 +3,11 @@
 
 #include <string.h>
 
-void exit_dev_init(struct exit_dev *dev, void (*exit)(void *opaque, int status), void *opaque)
+void exit_dev_init(struct exit_dev *dev, void (*exit)(void *opaque, int status),
+		   void (*ready)(void *opaque), void *opaque)
 {
 	dev->exit = exit;
+	dev->ready = ready;
 	dev->opaque = opaque;
 }
 
@@ -17,8 +19,11 @@ void exit_dev_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, boo
 		memset(data, 0xff, len);
 		return;
 	}
-	/* Only a write starting at the port itself counts; byte 0 is the status. */
-	if (offset != 0 || len == 0)
+	if (len == 0)
 		return;
-	dev->exit(dev->opaque, data[0]);
+	/* A write starting at the port itself ends the VM; byte 0 is the status. */
+	if (offset == 0)
+		dev->exit(dev->opaque, data[0]);
+	else if (offset == EXIT_DEV_READY_OFFSET && dev->ready)
+		dev->ready(dev->opaque);
 }

@@ -222,7 +222,7 @@ static int cmd_run(int argc, char **argv, uint64_t start_us, uint64_t start_cpu_
 		r = event_loop_add(&st.loop, st.sig_fd, EPOLLIN, on_signal, &st);
 	if (r == 0)
 		r = console_init(&st.console, &st.loop, &st.vm.com1, &st.vm.com2,
-				 st.vm.serial_kick_fd, mode, agent);
+				 st.vm.serial_kick_fd, mode, agent, &st.vm.stdin_ready);
 	if (r == 0)
 		r = vm_start(&st.vm);
 	if (r == 0)

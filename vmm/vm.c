@@ -128,6 +128,17 @@ static void vm_on_exit_dev(void *opaque, int status)
 	vm_request_stop(opaque, VM_END_EXIT_DEVICE, status, NULL);
 }
 
+static void vm_on_stdin_ready(void *opaque)
+{
+	struct vm *vm = opaque;
+	uint64_t one = 1;
+
+	atomic_store(&vm->stdin_ready, true);
+	/* The console waits on the serial kick: wake it to start sending. */
+	if (write(vm->serial_kick_fd, &one, sizeof(one)) < 0)
+		log_debug("serial kick: %s", strerror(errno));
+}
+
 static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg, char *why, size_t whylen)
 {
 	int r;
@@ -144,7 +155,7 @@ static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg, char *wh
 	serial_init(&vm->com2, vm->com2_irq_fd, vm->serial_kick_fd);
 	i8042_init(&vm->kbd, vm_on_reset, vm);
 	boot_timer_init(&vm->boot_timer, cfg->start_us, cfg->start_cpu_us, cfg->boot_timer);
-	exit_dev_init(&vm->exit_dev, vm_on_exit_dev, vm);
+	exit_dev_init(&vm->exit_dev, vm_on_exit_dev, vm_on_stdin_ready, vm);
 
 	r = bus_register(&vm->pio, COM1_PORT, SERIAL_NR_REGS, serial_io, &vm->com1);
 	if (r == 0)

@@ -72,6 +72,7 @@ struct vm {
 	int com1_irq_fd, com2_irq_fd; /* irqfds for GSI 4 and 3 */
 	int serial_kick_fd;           /* serial → main loop */
 
+	atomic_bool stdin_ready;      /* guest agent asked for stdin (exit_dev) */
 	int stop_fd;                  /* eventfd: the VM has ended */
 	atomic_int end;               /* enum vm_end, first writer wins */
 	int exit_status;              /* VM_END_EXIT_DEVICE: 0..255 */

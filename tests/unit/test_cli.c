@@ -255,7 +255,7 @@ static void initrd_with_no_initrd(void **state)
 static void encode_keeps_safe_chars(void **state)
 {
 	struct fixture *f = *state;
-	static const char safe[] = "AZaz09-_./,:=+@";
+	static const char safe[] = "AZaz09-_./:=+@";
 
 	assert_int_equal(cli_agent_encode(safe, f->out, sizeof(f->out)), strlen(safe));
 	assert_string_equal(f->out, safe);
@@ -269,8 +269,9 @@ static void encode_escapes_the_rest(void **state)
 	assert_string_equal(f->out, "a%20b");
 	assert_int_equal(cli_agent_encode("100%", f->out, sizeof(f->out)), 6);
 	assert_string_equal(f->out, "100%25");
-	cli_agent_encode("'\"\n\t$;*~", f->out, sizeof(f->out));
-	assert_string_equal(f->out, "%27%22%0A%09%24%3B%2A%7E");
+	cli_agent_encode("'\"\n\t$;*~,", f->out, sizeof(f->out));
+	/* ',' separates list elements, so it is escaped too. */
+	assert_string_equal(f->out, "%27%22%0A%09%24%3B%2A%7E%2C");
 }
 
 static void encode_empty_is_lone_percent(void **state)
@@ -321,7 +322,7 @@ static void cmdline_default_without_command(void **state)
 	char *argv[] = { "run", NULL };
 
 	assert_string_equal(build(f, argv, CONSOLE_STDIN_TTY),
-			    CLI_DEFAULT_KERNEL_ARGS " loglevel=1 -- stdin=tty --");
+			    CLI_DEFAULT_KERNEL_ARGS " loglevel=1 -- stdin=tty cmd=/bin/sh");
 }
 
 static void cmdline_default_with_command(void **state)
@@ -329,7 +330,7 @@ static void cmdline_default_with_command(void **state)
 	struct fixture *f = *state;
 
 	assert_string_equal(build(f, RUN_ARGV("echo", "hello world", ""), CONSOLE_STDIN_PIPE),
-			    CLI_DEFAULT_KERNEL_ARGS " loglevel=1 -- stdin=pipe -- echo hello%20world %");
+			    CLI_DEFAULT_KERNEL_ARGS " loglevel=1 -- stdin=pipe cmd=echo,hello%20world,%");
 }
 
 static void cmdline_verbose(void **state)
@@ -337,7 +338,7 @@ static void cmdline_verbose(void **state)
 	struct fixture *f = *state;
 
 	assert_string_equal(build(f, RUN_ARGV("-v", "true"), CONSOLE_STDIN_NULL),
-			    CLI_DEFAULT_KERNEL_ARGS " loglevel=7 -- stdin=null v=1 -- true");
+			    CLI_DEFAULT_KERNEL_ARGS " loglevel=7 -- stdin=null v=1 cmd=true");
 }
 
 static void cmdline_env_and_workdir(void **state)
@@ -347,7 +348,7 @@ static void cmdline_env_and_workdir(void **state)
 	assert_string_equal(build(f, RUN_ARGV("-e", "A=1", "-e", "B=x y", "-w", "/my dir",
 					      "pwd"), CONSOLE_STDIN_PIPE),
 			    CLI_DEFAULT_KERNEL_ARGS
-			    " loglevel=1 -- stdin=pipe env=A=1 env=B=x%20y cwd=/my%20dir -- pwd");
+			    " loglevel=1 -- stdin=pipe cwd=/my%20dir env=A=1,B=x%20y cmd=pwd");
 }
 
 static void cmdline_user_without_command_is_untouched(void **state)
@@ -365,7 +366,23 @@ static void cmdline_user_with_command(void **state)
 
 	assert_string_equal(build(f, RUN_ARGV("--cmdline", "console=ttyS1", "-v", "ls", "-l"),
 				  CONSOLE_STDIN_TTY),
-			    "console=ttyS1 -- stdin=tty v=1 -- ls -l");
+			    "console=ttyS1 -- stdin=tty v=1 cmd=ls,-l");
+}
+
+static void cmdline_many_args_are_one_word(void **state)
+{
+	struct fixture *f = *state;
+	char *argv[64] = { "run", "echo" };
+	const char *out;
+	int words = 0;
+
+	/* init gets at most 32 arguments: 60 command arguments must not add words. */
+	for (int i = 2; i < 62; i++)
+		argv[i] = "x";
+	out = build(f, argv, CONSOLE_STDIN_PIPE);
+	for (const char *p = strstr(out, " -- "); *p; p++)
+		words += *p == ' ';
+	assert_int_equal(words, 3); /* " --", " stdin=pipe", " cmd=..." */
 }
 
 static void cmdline_too_long(void **state)
@@ -418,6 +435,7 @@ int main(void)
 		T(cmdline_env_and_workdir),
 		T(cmdline_user_without_command_is_untouched),
 		T(cmdline_user_with_command),
+		T(cmdline_many_args_are_one_word),
 		T(cmdline_too_long),
 	};
 

@@ -16,7 +16,11 @@ static const char usage_text[] =
 	"\n"
 	"  --kernel PATH     guest kernel: vmlinux ELF, bzImage or PVH ELF (default: vmlinux next to brisk)\n"
 	"  --initrd PATH     initramfs (default: initramfs.cpio.gz next to brisk)\n"
-	"  --no-initrd       boot without an initrd\n"
+	"  --no-initrd       boot without an initrd (and without the default rootfs)\n"
+	"  --rootfs PATH[,ro] root file system image on /dev/vda, writable unless ,ro\n"
+	"                    (default without --initrd: rootfs.ext4 next to brisk, read-only)\n"
+	"  --drive PATH[,ro][,id=NAME]  another virtio-blk drive (/dev/vdb, ...; repeatable)\n"
+	"  --io-engine E     block I/O engine: uring or sync (default: uring, sync if unavailable)\n"
 	"  --cpus N          vCPUs, 1-32 (default 1)\n"
 	"  --mem MiB         guest RAM in MiB, 16-1048576 (default 256)\n"
 	"  --cmdline STR     kernel parameters instead of brisk's defaults\n"
@@ -52,7 +56,42 @@ static int cli_number(const char *flag, const char *arg, uint64_t lo, uint64_t h
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_NO_INITRD, OPT_CPUS, OPT_MEM, OPT_CMDLINE,
-       OPT_BOOT, OPT_BOOT_TIMER, OPT_VERSION };
+       OPT_BOOT, OPT_BOOT_TIMER, OPT_VERSION, OPT_ROOTFS, OPT_DRIVE, OPT_IO_ENGINE };
+
+int cli_parse_drive(const char *flag, const char *spec, struct cli_drive *d,
+		    char *why, size_t whylen)
+{
+	char *copy, *opt, *save = NULL;
+
+	memset(d, 0, sizeof(*d));
+	copy = strdup(spec);
+	if (!copy)
+		return errf(why, whylen, -ENOMEM, "out of memory");
+	d->path = strtok_r(copy, ",", &save);
+	if (!d->path || spec[0] == ',') {
+		free(copy);
+		memset(d, 0, sizeof(*d));
+		return errf(why, whylen, -EINVAL, "%s '%s': expected PATH[,ro][,id=NAME]", flag, spec);
+	}
+	while ((opt = strtok_r(NULL, ",", &save))) {
+		if (!strcmp(opt, "ro")) {
+			d->read_only = true;
+		} else if (!strcmp(opt, "rw")) {
+			d->read_only = false;
+		} else if (!strncmp(opt, "id=", 3) && opt[3] && strlen(opt + 3) <= 20) {
+			d->id = opt + 3;
+		} else {
+			/* Format first: @opt points into @copy. */
+			errf(why, whylen, -EINVAL,
+			     "%s '%s': unknown option '%s' (expected ro, rw or id=NAME of at most 20 bytes)",
+			     flag, spec, opt);
+			free(copy);
+			memset(d, 0, sizeof(*d));
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
 
 int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t whylen)
 {
@@ -70,6 +109,9 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "rootfs", required_argument, NULL, OPT_ROOTFS },
+		{ "drive", required_argument, NULL, OPT_DRIVE },
+		{ "io-engine", required_argument, NULL, OPT_IO_ENGINE },
 		{ NULL, 0, NULL, 0 },
 	};
 	/* '+': stop at the first non-option, which starts the guest command. */
@@ -124,6 +166,30 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 		case OPT_BOOT_TIMER:
 			out->boot_timer = true;
 			break;
+		case OPT_ROOTFS:
+			if (out->have_rootfs)
+				return errf(why, whylen, -EINVAL, "--rootfs given twice; use --drive for more drives");
+			r = cli_parse_drive("--rootfs", optarg, &out->rootfs, why, whylen);
+			if (r < 0)
+				return r;
+			out->have_rootfs = true;
+			break;
+		case OPT_DRIVE:
+			if (out->nr_drives == CLI_MAX_DRIVES - 1)
+				return errf(why, whylen, -EINVAL, "--drive: at most %d drives", CLI_MAX_DRIVES - 1);
+			r = cli_parse_drive("--drive", optarg, &out->drives[out->nr_drives], why, whylen);
+			if (r < 0)
+				return r;
+			out->nr_drives++;
+			break;
+		case OPT_IO_ENGINE:
+			if (!strcmp(optarg, "uring"))
+				out->io_engine = IO_ENGINE_URING;
+			else if (!strcmp(optarg, "sync"))
+				out->io_engine = IO_ENGINE_SYNC;
+			else
+				return errf(why, whylen, -EINVAL, "--io-engine '%s': expected uring or sync", optarg);
+			break;
 		case 'e':
 			if (!strchr(optarg, '=') || optarg[0] == '=')
 				return errf(why, whylen, -EINVAL, "--env '%s': expected KEY=VALUE", optarg);
@@ -164,6 +230,19 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 	out->argv = argv + optind;
 	out->argc = argc - optind;
 	return 0;
+}
+
+void cli_run_free(struct cli_run *run)
+{
+	/* cli_parse_drive() keeps the strdup'ed spec in path. */
+	free(run->rootfs.path);
+	run->rootfs.path = NULL;
+	for (unsigned int i = 0; i < run->nr_drives; i++) {
+		free(run->drives[i].path);
+		run->drives[i].path = NULL;
+	}
+	run->have_rootfs = false;
+	run->nr_drives = 0;
 }
 
 static bool cli_agent_safe(unsigned char ch)
@@ -242,7 +321,7 @@ static int cli_append_elem(char *out, size_t outlen, size_t *len, const char *s,
 	return 0;
 }
 
-int cli_build_cmdline(const struct cli_run *run, enum console_stdin mode,
+int cli_build_cmdline(const struct cli_run *run, enum console_stdin mode, const char *extra,
 		      char *out, size_t outlen)
 {
 	static const char *const modes[] = {
@@ -256,7 +335,13 @@ int cli_build_cmdline(const struct cli_run *run, enum console_stdin mode,
 	size_t len = 0;
 	int n, r = 0;
 
-	n = snprintf(out, outlen, "%s", run->cmdline ? run->cmdline : CLI_DEFAULT_KERNEL_ARGS);
+	const char *base = run->cmdline ? run->cmdline : CLI_DEFAULT_KERNEL_ARGS;
+	const char *dashes = strstr(base, " -- ");
+	int head = dashes ? (int)(dashes - base) : (int)strlen(base);
+
+	/* Kernel parameters must precede a user's own " -- " (init's arguments). */
+	n = snprintf(out, outlen, "%.*s%s%s%s", head, base, extra && *extra ? " " : "",
+		     extra ? extra : "", base + head);
 	if (n < 0 || (size_t)n >= outlen)
 		return -E2BIG;
 	len = (size_t)n;

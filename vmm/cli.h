@@ -10,13 +10,27 @@
 
 #include "vmm/console.h"
 #include "vmm/loader.h"
+#include "virtio/io.h"
 
 #define CLI_MAX_ENV 64
+#define CLI_MAX_DRIVES 16
+
+/* --rootfs / --drive: PATH[,ro][,id=NAME] */
+struct cli_drive {
+	char *path;
+	char *id;          /* NULL: "rootfs" for --rootfs, "drive<N>" otherwise */
+	bool read_only;
+};
 
 struct cli_run {
 	const char *kernel;       /* NULL: the vmlinux next to the brisk binary */
-	const char *initrd;       /* NULL: the initramfs next to the brisk binary */
+	const char *initrd;       /* NULL: see cli_resolve_boot() */
 	bool no_initrd;
+	bool have_rootfs;         /* --rootfs given */
+	struct cli_drive rootfs;
+	struct cli_drive drives[CLI_MAX_DRIVES]; /* --drive, in order */
+	unsigned int nr_drives;
+	enum io_engine_kind io_engine;
 	const char *cmdline;      /* NULL: brisk's default kernel parameters */
 	unsigned int cpus;
 	uint64_t mem_mib;
@@ -48,6 +62,16 @@ struct cli_run {
  */
 int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t whylen);
 
+/* Free what cli_parse_run() allocated (drive specs). */
+void cli_run_free(struct cli_run *run);
+
+/*
+ * Parse a drive spec "PATH[,ro][,id=NAME]" for @flag into @d (pointers into
+ * a copy of @spec owned by @d). 0 or -EINVAL with a message.
+ */
+int cli_parse_drive(const char *flag, const char *spec, struct cli_drive *d,
+		    char *why, size_t whylen);
+
 /*
  * Percent-encode @in for the agent (docs/guest-interface.md): bytes outside
  * [A-Za-z0-9-_./:=+@] become %XX, "" becomes "%". Writes at most @outlen
@@ -60,9 +84,10 @@ int cli_agent_encode(const char *in, char *out, size_t outlen);
  * the log level, and — unless --cmdline was given without a command — the
  * agent's options after "--": stdin=, v=1, cwd=, env=LIST, cmd=LIST (lists
  * are comma-separated percent-encoded elements; no command = /bin/sh).
- * Returns the length or -E2BIG.
+ * @extra (device and root parameters from the machine, may be "") goes
+ * right after the base parameters. Returns the length or -E2BIG.
  */
-int cli_build_cmdline(const struct cli_run *run, enum console_stdin mode,
+int cli_build_cmdline(const struct cli_run *run, enum console_stdin mode, const char *extra,
 		      char *out, size_t outlen);
 
 /* Print usage on @fd. */

@@ -150,52 +150,95 @@ static int setup_signals(struct run_state *st)
 	return st->sig_fd < 0 ? -errno : 0;
 }
 
-static int cmd_run(int argc, char **argv, uint64_t start_us, uint64_t start_cpu_us)
+/*
+ * Storage and boot mode from the flags: --initrd boots the initramfs;
+ * otherwise the root file system is --rootfs, or by default the
+ * rootfs.ext4 next to brisk attached read-only (many VMs share it), or the
+ * initramfs when no rootfs image was built. Fills @drives and the kernel
+ * parameters for them in @extra. 0 or -E2BIG.
+ */
+static int resolve_storage(const struct cli_run *run, struct vm_config *cfg,
+			   struct blk_drive_config *drives, char *extra, size_t extralen,
+			   char *initrd_buf, char *rootfs_buf)
+{
+	const char *root = NULL;
+	bool root_ro = false;
+	size_t len;
+	int n;
+
+	cfg->initrd_path = run->initrd;
+	if (run->have_rootfs) {
+		root = run->rootfs.path;
+		root_ro = run->rootfs.read_only;
+	} else if (!run->initrd && !run->no_initrd) {
+		root = default_artifact("rootfs.ext4", rootfs_buf, PATH_MAX);
+		root_ro = true;
+		if (access(root, F_OK) < 0) {
+			root = NULL;
+			cfg->initrd_path = default_artifact("initramfs.cpio.gz", initrd_buf, PATH_MAX);
+		}
+	}
+	cfg->nr_drives = 0;
+	if (root)
+		drives[cfg->nr_drives++] = (struct blk_drive_config){
+			.path = root, .id = run->rootfs.id ? run->rootfs.id : "rootfs",
+			.read_only = root_ro, .flush = true, .engine = run->io_engine,
+		};
+	for (unsigned int i = 0; i < run->nr_drives; i++)
+		drives[cfg->nr_drives++] = (struct blk_drive_config){
+			.path = run->drives[i].path, .id = run->drives[i].id,
+			.read_only = run->drives[i].read_only, .flush = true,
+			.engine = run->io_engine,
+		};
+	cfg->drives = drives;
+
+	n = vm_virtio_cmdline(cfg->nr_drives, extra, extralen);
+	if (n < 0)
+		return n;
+	len = (size_t)n;
+	/* The agent is /init in brisk's rootfs image as in its initramfs. */
+	if (root && !cfg->initrd_path) {
+		n = snprintf(extra + len, extralen - len, " root=/dev/vda %s init=/init",
+			     root_ro ? "ro" : "rw");
+		if (n < 0 || (size_t)n >= extralen - len)
+			return -E2BIG;
+	}
+	return 0;
+}
+
+static int run_vm(struct cli_run *run, uint64_t start_us, uint64_t start_cpu_us)
 {
 	static struct run_state st; /* large (serial rings); keep it off the stack */
-	char why[VM_WHY_MAX], kernel_buf[PATH_MAX], initrd_buf[PATH_MAX];
-	static char cmdline[CMDLINE_MAX];
+	static char cmdline[CMDLINE_MAX], extra[2048];
+	static char kernel_buf[PATH_MAX], initrd_buf[PATH_MAX], rootfs_buf[PATH_MAX];
+	struct blk_drive_config drives[CLI_MAX_DRIVES];
+	char why[VM_WHY_MAX];
 	struct vm_config cfg = { 0 };
 	enum console_stdin mode;
-	struct cli_run run;
 	bool agent;
 	int r, status;
 
-	if (cli_parse_run(argc, argv, &run, why, sizeof(why)) < 0) {
-		log_err("%s", why);
-		return EXIT_BRISK_FAILED;
-	}
-	if (run.help) {
-		cli_usage(STDOUT_FILENO);
-		return 0;
-	}
-	if (run.version) {
-		printf("brisk %s\n", BRISK_VERSION);
-		return 0;
-	}
-	log_set_level(run.verbose >= 2 ? LOG_DEBUG : run.verbose ? LOG_INFO : LOG_WARN);
+	log_set_level(run->verbose >= 2 ? LOG_DEBUG : run->verbose ? LOG_INFO : LOG_WARN);
 	mode = console_detect_stdin(STDIN_FILENO);
-	agent = run.argc > 0 || !run.cmdline;
-	if (cli_build_cmdline(&run, mode, cmdline, sizeof(cmdline)) < 0) {
+	agent = run->argc > 0 || !run->cmdline;
+	if (resolve_storage(run, &cfg, drives, extra, sizeof(extra), initrd_buf, rootfs_buf) < 0 ||
+	    cli_build_cmdline(run, mode, extra, cmdline, sizeof(cmdline)) < 0) {
 		log_err("the command and its arguments are too long for the kernel command line; "
 			"put them in a script inside the guest");
 		return EXIT_BRISK_FAILED;
 	}
 
-	cfg.kernel_path = run.kernel ? run.kernel
-				     : default_artifact("vmlinux", kernel_buf, sizeof(kernel_buf));
-	cfg.initrd_path = run.no_initrd ? NULL
-			  : run.initrd ? run.initrd
-				       : default_artifact("initramfs.cpio.gz", initrd_buf, sizeof(initrd_buf));
+	cfg.kernel_path = run->kernel ? run->kernel
+				      : default_artifact("vmlinux", kernel_buf, sizeof(kernel_buf));
 	cfg.cmdline = cmdline;
-	cfg.nr_cpus = run.cpus;
-	cfg.mem_mib = run.mem_mib;
-	cfg.boot = run.boot;
-	cfg.boot_timer = run.boot_timer;
+	cfg.nr_cpus = run->cpus;
+	cfg.mem_mib = run->mem_mib;
+	cfg.boot = run->boot;
+	cfg.boot_timer = run->boot_timer;
 	cfg.start_us = start_us;
 	cfg.start_cpu_us = start_cpu_us;
-	log_info("kernel %s, initrd %s, %u vCPU, %llu MiB", cfg.kernel_path,
-		 cfg.initrd_path ? cfg.initrd_path : "none", cfg.nr_cpus,
+	log_info("kernel %s, initrd %s, %u drive(s), %u vCPU, %llu MiB", cfg.kernel_path,
+		 cfg.initrd_path ? cfg.initrd_path : "none", cfg.nr_drives, cfg.nr_cpus,
 		 (unsigned long long)cfg.mem_mib);
 	log_info("kernel command line: %s", cmdline);
 
@@ -208,7 +251,7 @@ static int cmd_run(int argc, char **argv, uint64_t start_us, uint64_t start_cpu_
 	}
 	r = vm_create(&st.vm, &cfg, why, sizeof(why));
 	if (r < 0) {
-		if (!run.kernel && r == -ENOENT && strstr(why, "kernel "))
+		if (!run->kernel && r == -ENOENT && strstr(why, "kernel "))
 			log_err("%s (run `make` to build the guest kernel, or pass --kernel)", why);
 		else
 			log_err("%s", why);
@@ -220,6 +263,8 @@ static int cmd_run(int argc, char **argv, uint64_t start_us, uint64_t start_cpu_
 		r = event_loop_add(&st.loop, st.vm.stop_fd, EPOLLIN, on_vm_stop, &st);
 	if (r == 0)
 		r = event_loop_add(&st.loop, st.sig_fd, EPOLLIN, on_signal, &st);
+	if (r == 0)
+		r = vm_attach_events(&st.vm, &st.loop);
 	if (r == 0)
 		r = console_init(&st.console, &st.loop, &st.vm.com1, &st.vm.com2,
 				 st.vm.serial_kick_fd, mode, agent, &st.vm.stdin_ready);
@@ -241,6 +286,30 @@ static int cmd_run(int argc, char **argv, uint64_t start_us, uint64_t start_cpu_
 	status = run_exit_status(&st, agent);
 	event_loop_destroy(&st.loop);
 	close_fd(&st.sig_fd);
+	return status;
+}
+
+static int cmd_run(int argc, char **argv, uint64_t start_us, uint64_t start_cpu_us)
+{
+	struct cli_run run;
+	char why[VM_WHY_MAX];
+	int status;
+
+	if (cli_parse_run(argc, argv, &run, why, sizeof(why)) < 0) {
+		log_err("%s", why);
+		cli_run_free(&run);
+		return EXIT_BRISK_FAILED;
+	}
+	if (run.help) {
+		cli_usage(STDOUT_FILENO);
+		status = 0;
+	} else if (run.version) {
+		printf("brisk %s\n", BRISK_VERSION);
+		status = 0;
+	} else {
+		status = run_vm(&run, start_us, start_cpu_us);
+	}
+	cli_run_free(&run);
 	return status;
 }
 

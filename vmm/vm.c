@@ -13,7 +13,9 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
+#include <linux/virtio_mmio.h>
 
 #define KVM_TSS_ADDR 0xfffbd000ULL
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000ULL
@@ -139,6 +141,8 @@ static void vm_on_stdin_ready(void *opaque)
 		log_debug("serial kick: %s", strerror(errno));
 }
 
+static int vm_add_drive(struct vm *vm, const struct blk_drive_config *d, char *why, size_t whylen);
+
 static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg, char *why, size_t whylen)
 {
 	int r;
@@ -173,6 +177,109 @@ static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg, char *wh
 		r = bus_register(&vm->pio, EXIT_DEV_PORT, EXIT_DEV_SIZE, exit_dev_io, &vm->exit_dev);
 	if (r < 0)
 		return errf(why, whylen, r, "device bus registration: %s", strerror(-r));
+	if (cfg->nr_drives > VM_MAX_DRIVES)
+		return errf(why, whylen, -EINVAL, "%u drives: at most %d are supported",
+			    cfg->nr_drives, VM_MAX_DRIVES);
+	for (unsigned int i = 0; i < cfg->nr_drives; i++) {
+		r = vm_add_drive(vm, &cfg->drives[i], why, whylen);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int vm_virtio_cmdline(unsigned int nr_devices, char *out, size_t outlen)
+{
+	size_t len = 0;
+
+	if (outlen)
+		out[0] = '\0';
+	for (unsigned int i = 0; i < nr_devices; i++) {
+		int n = snprintf(out + len, outlen - len, "%svirtio_mmio.device=4K@0x%llx:%u",
+				 i ? " " : "",
+				 (unsigned long long)(VM_VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_SIZE),
+				 VM_VIRTIO_GSI_BASE + i);
+
+		if (n < 0 || (size_t)n >= outlen - len)
+			return -E2BIG;
+		len += (size_t)n;
+	}
+	return (int)len;
+}
+
+/* One virtio-blk drive: image, engine, transport, irqfd, ioeventfd, MMIO window. */
+static int vm_add_drive(struct vm *vm, const struct blk_drive_config *d, char *why, size_t whylen)
+{
+	struct vm_blk *vb = &vm->blks[vm->nr_blks];
+	uint64_t base = VM_VIRTIO_MMIO_BASE + vm->nr_blks * VIRTIO_MMIO_SIZE;
+	struct kvm_ioeventfd ioev = {
+		.datamatch = 0, /* queue 0 */
+		.addr = base + VIRTIO_MMIO_QUEUE_NOTIFY,
+		.len = 4,
+		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+	};
+	char reason[VM_WHY_MAX];
+	int r;
+
+	vb->irq_fd = vb->notify_fd = -1;
+	r = virtio_blk_open(&vb->blk, d, reason, sizeof(reason));
+	if (r < 0)
+		return errf(why, whylen, r, "drive '%s': %s", d->id ? d->id : d->path, reason);
+	vb->open = true;
+	vm->nr_blks++;
+	r = vm_irqfd(vm, &vb->irq_fd, VM_VIRTIO_GSI_BASE + vm->nr_blks - 1);
+	if (r < 0)
+		return errf(why, whylen, r, "drive '%s': KVM_IRQFD: %s", d->path, strerror(-r));
+	vb->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vb->notify_fd < 0)
+		return errf(why, whylen, -errno, "eventfd: %s", strerror(errno));
+	ioev.fd = vb->notify_fd;
+	if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &ioev) < 0)
+		return errf(why, whylen, -errno, "drive '%s': KVM_IOEVENTFD: %s", d->path, strerror(errno));
+	virtio_mmio_init(&vb->mmio, &virtio_blk_ops, &vb->blk, &vm->mem, vb->irq_fd);
+	vb->mmio.notify_fds[0] = vb->notify_fd;
+	vb->blk.transport = &vb->mmio;
+	r = bus_register(&vm->mmio, base, VIRTIO_MMIO_SIZE, virtio_mmio_io, &vb->mmio);
+	if (r < 0)
+		return errf(why, whylen, r, "drive '%s': MMIO window: %s", d->path, strerror(-r));
+	log_info("drive '%s': %s, %llu sectors%s, %s I/O, virtio-mmio 0x%llx GSI %u",
+		 d->id ? d->id : "", d->path, (unsigned long long)vb->blk.capacity,
+		 vb->blk.read_only ? ", read-only" : "", io_engine_name(vb->blk.io),
+		 (unsigned long long)base, VM_VIRTIO_GSI_BASE + vm->nr_blks - 1);
+	return 0;
+}
+
+static void vm_on_blk_notify(void *opaque, uint32_t events)
+{
+	struct vm_blk *vb = opaque;
+	uint64_t v;
+
+	(void)events;
+	if (read(vb->notify_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_debug("queue notify eventfd: %s", strerror(errno));
+	virtio_blk_notify(&vb->blk);
+}
+
+static void vm_on_blk_io(void *opaque, uint32_t events)
+{
+	struct vm_blk *vb = opaque;
+
+	(void)events;
+	virtio_blk_io_event(&vb->blk);
+}
+
+int vm_attach_events(struct vm *vm, struct event_loop *loop)
+{
+	for (unsigned int i = 0; i < vm->nr_blks; i++) {
+		struct vm_blk *vb = &vm->blks[i];
+		int io_fd = io_engine_event_fd(vb->blk.io);
+		int r = event_loop_add(loop, vb->notify_fd, EPOLLIN, vm_on_blk_notify, vb);
+
+		if (r == 0 && io_fd >= 0)
+			r = event_loop_add(loop, io_fd, EPOLLIN, vm_on_blk_io, vb);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -229,32 +336,70 @@ static int vm_load(struct vm *vm, const struct vm_config *cfg, char *why, size_t
 	return 0;
 }
 
-static int vm_setup_vcpus(struct vm *vm, char *why, size_t whylen)
+/* KVM_GET_SUPPORTED_CPUID, growing the buffer while KVM says E2BIG. */
+static void *vm_query_cpuid(void *arg)
 {
-	struct kvm_cpuid2 *cpuid;
+	struct vm *vm = arg;
 	unsigned int nent = 128;
-	int r = 0;
 
-	/* KVM says E2BIG until the buffer holds every supported leaf. */
 	for (;;) {
-		cpuid = calloc(1, sizeof(*cpuid) + nent * sizeof(cpuid->entries[0]));
-		if (!cpuid)
-			return errf(why, whylen, -ENOMEM, "out of memory");
-		cpuid->nent = nent;
-		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) == 0)
-			break;
-		r = -errno;
-		free(cpuid);
-		if (r != -E2BIG || nent >= 4096)
-			return errf(why, whylen, r, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-r));
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
+
+		if (!c) {
+			vm->cpuid_err = -ENOMEM;
+			return NULL;
+		}
+		c->nent = nent;
+		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			vm->cpuid = c;
+			return NULL;
+		}
+		vm->cpuid_err = -errno;
+		free(c);
+		if (vm->cpuid_err != -E2BIG || nent >= 4096)
+			return NULL;
 		nent *= 2;
 	}
+}
+
+/*
+ * The query is one of the slowest KVM calls at start-up (about 1 ms on some
+ * hosts) and needs only /dev/kvm: run it on a second thread while the main
+ * thread builds the VM. Falls back to querying inline if no thread starts.
+ */
+static void vm_start_cpuid_query(struct vm *vm)
+{
+	pthread_attr_t attr;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	vm->cpuid_thread_started = pthread_create(&vm->cpuid_thread, &attr, vm_query_cpuid, vm) == 0;
+	pthread_attr_destroy(&attr);
+}
+
+static void vm_join_cpuid_query(struct vm *vm)
+{
+	if (vm->cpuid_thread_started) {
+		pthread_join(vm->cpuid_thread, NULL);
+		vm->cpuid_thread_started = false;
+	} else if (!vm->cpuid && !vm->cpuid_err && vm->kvm_fd >= 0) {
+		vm_query_cpuid(vm);
+	}
+}
+
+static int vm_setup_vcpus(struct vm *vm, char *why, size_t whylen)
+{
+	int r = 0;
+
+	vm_join_cpuid_query(vm);
+	if (!vm->cpuid)
+		return errf(why, whylen, vm->cpuid_err ? vm->cpuid_err : -EIO,
+			    "KVM_GET_SUPPORTED_CPUID: %s", strerror(-vm->cpuid_err));
 	for (unsigned int i = 0; i < vm->nr_cpus && r >= 0; i++) {
 		vm->vcpus[i].vm = vm;
 		vm->vcpus[i].index = i;
-		r = vcpu_init(vm, &vm->vcpus[i], cpuid, why, whylen);
+		r = vcpu_init(vm, &vm->vcpus[i], vm->cpuid, why, whylen);
 	}
-	free(cpuid);
 	return r < 0 ? r : 0;
 }
 
@@ -278,15 +423,22 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *why, size_t whyl
 		r = errf(why, whylen, -errno, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
+	/* Each step logs its end time (-vv), for start-up profiling. */
 	r = vm_open_kvm(vm, cfg, why, whylen);
 	if (r == 0)
+		vm_start_cpuid_query(vm);
+	log_debug("%llu us: /dev/kvm checked", (unsigned long long)(util_now_us() - cfg->start_us));
+	if (r == 0)
 		r = vm_setup_kvm(vm, cfg, why, whylen);
+	log_debug("%llu us: VM, RAM, irqchip, PIT", (unsigned long long)(util_now_us() - cfg->start_us));
 	if (r == 0)
 		r = vm_setup_devices(vm, cfg, why, whylen);
 	if (r == 0)
 		r = vm_load(vm, cfg, why, whylen);
+	log_debug("%llu us: devices, kernel loaded", (unsigned long long)(util_now_us() - cfg->start_us));
 	if (r == 0)
 		r = vm_setup_vcpus(vm, why, whylen);
+	log_debug("%llu us: vCPUs", (unsigned long long)(util_now_us() - cfg->start_us));
 	if (r == 0)
 		return 0;
 fail:
@@ -350,6 +502,27 @@ void vm_stop_vcpus(struct vm *vm)
 void vm_destroy(struct vm *vm)
 {
 	vm_stop_vcpus(vm);
+	if (vm->cpuid_thread_started) {
+		pthread_join(vm->cpuid_thread, NULL);
+		vm->cpuid_thread_started = false;
+	}
+	free(vm->cpuid);
+	vm->cpuid = NULL;
+	/* vCPUs are gone: drain each drive's in-flight I/O before RAM goes away. */
+	for (unsigned int i = 0; i < vm->nr_blks; i++) {
+		struct vm_blk *vb = &vm->blks[i];
+
+		if (vb->open) {
+			pthread_mutex_lock(&vb->mmio.lock);
+			virtio_blk_close(&vb->blk);
+			pthread_mutex_unlock(&vb->mmio.lock);
+			virtio_mmio_destroy(&vb->mmio);
+			vb->open = false;
+		}
+		close_fd(&vb->irq_fd);
+		close_fd(&vb->notify_fd);
+	}
+	vm->nr_blks = 0;
 	for (unsigned int i = 0; i < vm->nr_cpus; i++) {
 		struct vcpu *vcpu = &vm->vcpus[i];
 

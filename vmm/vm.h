@@ -22,10 +22,16 @@
 #include "vmm/i8042.h"
 #include "vmm/loader.h"
 #include "vmm/serial.h"
+#include "vmm/event_loop.h"
+#include "virtio/blk.h"
 
 #define VM_MAX_CPUS 32
 #define VM_MAX_MEM_MIB (1024ULL * 1024) /* 1 TiB */
 #define VM_WHY_MAX 512
+#define VM_MAX_DRIVES 16
+/* virtio-mmio windows follow the boot timer's page in the MMIO gap; GSIs 5.. */
+#define VM_VIRTIO_MMIO_BASE 0xC0001000ULL
+#define VM_VIRTIO_GSI_BASE 5
 
 struct vm_config {
 	const char *kernel_path;
@@ -37,6 +43,8 @@ struct vm_config {
 	bool boot_timer;           /* print the boot-timer line */
 	uint64_t start_us;         /* process start, CLOCK_MONOTONIC µs */
 	uint64_t start_cpu_us;     /* process CPU time at start, µs */
+	const struct blk_drive_config *drives; /* virtio-blk drives, /dev/vda first */
+	unsigned int nr_drives;
 };
 
 enum vm_end {
@@ -56,6 +64,15 @@ struct vcpu {
 	bool started;
 };
 
+/* One virtio-blk drive on its virtio-mmio window. */
+struct vm_blk {
+	struct virtio_mmio mmio;
+	struct virtio_blk blk;
+	int irq_fd;     /* irqfd on its GSI */
+	int notify_fd;  /* ioeventfd on QueueNotify for queue 0 */
+	bool open;
+};
+
 struct vm {
 	int kvm_fd, vm_fd;
 	size_t run_size;
@@ -64,11 +81,17 @@ struct vm {
 	unsigned int nr_cpus;
 	struct vcpu vcpus[VM_MAX_CPUS];
 	struct kernel_info kernel;
+	struct kvm_cpuid2 *cpuid;     /* KVM_GET_SUPPORTED_CPUID, owned */
+	int cpuid_err;                /* -errno of that query */
+	pthread_t cpuid_thread;       /* runs the query during VM set-up */
+	bool cpuid_thread_started;
 
 	struct serial com1, com2;
 	struct i8042 kbd;
 	struct boot_timer boot_timer;
 	struct exit_dev exit_dev;
+	struct vm_blk blks[VM_MAX_DRIVES];
+	unsigned int nr_blks;
 	int com1_irq_fd, com2_irq_fd; /* irqfds for GSI 4 and 3 */
 	int serial_kick_fd;           /* serial → main loop */
 
@@ -87,6 +110,16 @@ struct vm {
  * already built is released.
  */
 int vm_create(struct vm *vm, const struct vm_config *cfg, char *why, size_t whylen);
+
+/*
+ * Kernel parameters announcing @nr_devices virtio-mmio devices
+ * ("virtio_mmio.device=4K@0xc0001000:5 ..."), in the order vm_create()
+ * places them. Returns the length or -E2BIG.
+ */
+int vm_virtio_cmdline(unsigned int nr_devices, char *out, size_t outlen);
+
+/* Watch the devices' eventfds (queue notifications, I/O completions) in @loop. 0 or -errno. */
+int vm_attach_events(struct vm *vm, struct event_loop *loop);
 
 /* Start the vCPU threads. 0 or -errno (then the VM is stopped). */
 int vm_start(struct vm *vm);

@@ -72,6 +72,13 @@ t_mem() {
 	[ "$OUT" -gt 400000 ] && [ "$OUT" -le 524288 ] || fail "MemTotal $OUT kB for --mem 512"
 }
 
+t_mem_above_4g() {
+	# RAM is split around the 3-4 GiB MMIO gap: the guest must see both parts.
+	brisk_run --mem 4096 -- sh -c "awk '/MemTotal/ {print \$2}' /proc/meminfo"
+	expect_eq status 0 "$RC" || return 1
+	[ "$OUT" -gt 3800000 ] && [ "$OUT" -le 4194304 ] || fail "MemTotal $OUT kB for --mem 4096"
+}
+
 t_stdin_pipe() {
 	echo abc >"$T_TMP/in"
 	IN="$T_TMP/in" brisk_run -- cat
@@ -149,6 +156,7 @@ run_test "stderr separate from stdout" t_stderr
 run_test "arguments with spaces and quotes" t_args_with_spaces
 run_test "--cpus 2" t_cpus_2
 run_test "--mem 512" t_mem
+run_test "--mem 4096 (RAM above 4 GiB)" t_mem_above_4g
 run_test "stdin piped into the command" t_stdin_pipe
 run_test "binary stdin" t_stdin_binary
 run_test "empty stdin" t_stdin_empty

@@ -28,7 +28,10 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	free(*state);
+	struct fixture *f = *state;
+
+	cli_run_free(&f->run);
+	free(f);
 	return 0;
 }
 
@@ -42,6 +45,7 @@ static int parse(struct fixture *f, char **argv)
 	while (argv[argc])
 		argc++;
 	f->why[0] = '\0';
+	cli_run_free(&f->run);
 	return cli_parse_run(argc, argv, &f->run, f->why, sizeof(f->why));
 }
 
@@ -310,7 +314,7 @@ static const char *build(struct fixture *f, char **argv, enum console_stdin mode
 	int n;
 
 	assert_int_equal(parse(f, argv), 0);
-	n = cli_build_cmdline(&f->run, mode, f->out, sizeof(f->out));
+	n = cli_build_cmdline(&f->run, mode, "", f->out, sizeof(f->out));
 	assert_true(n >= 0);
 	assert_int_equal(n, strlen(f->out));
 	return f->out;
@@ -393,14 +397,58 @@ static void cmdline_too_long(void **state)
 	size_t full;
 
 	assert_int_equal(parse(f, argv), 0);
-	assert_int_equal(cli_build_cmdline(&f->run, CONSOLE_STDIN_TTY, small, sizeof(small)),
+	assert_int_equal(cli_build_cmdline(&f->run, CONSOLE_STDIN_TTY, "", small, sizeof(small)),
 			 -E2BIG);
 	full = strlen(build(f, RUN_ARGV("echo", "a b c"), CONSOLE_STDIN_TTY));
 	/* Every cut-off point fails cleanly; one byte more than needed works. */
 	for (size_t len = 1; len <= full; len++)
-		assert_int_equal(cli_build_cmdline(&f->run, CONSOLE_STDIN_TTY, f->out, len),
+		assert_int_equal(cli_build_cmdline(&f->run, CONSOLE_STDIN_TTY, "", f->out, len),
 				 -E2BIG);
-	assert_int_equal(cli_build_cmdline(&f->run, CONSOLE_STDIN_TTY, f->out, full + 1), full);
+	assert_int_equal(cli_build_cmdline(&f->run, CONSOLE_STDIN_TTY, "", f->out, full + 1), full);
+}
+
+/* ---- drives ---- */
+
+static void drives_parse(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(parse(f, RUN_ARGV("--rootfs", "/img/root.ext4,ro", "--drive", "/d1",
+					   "--drive", "/d2,id=data,rw", "--io-engine", "sync", "true")), 0);
+	assert_true(f->run.have_rootfs);
+	assert_string_equal(f->run.rootfs.path, "/img/root.ext4");
+	assert_true(f->run.rootfs.read_only);
+	assert_int_equal(f->run.nr_drives, 2);
+	assert_string_equal(f->run.drives[0].path, "/d1");
+	assert_null(f->run.drives[0].id);
+	assert_false(f->run.drives[0].read_only);
+	assert_string_equal(f->run.drives[1].path, "/d2");
+	assert_string_equal(f->run.drives[1].id, "data");
+	assert_int_equal(f->run.io_engine, IO_ENGINE_SYNC);
+	assert_int_equal(f->run.argc, 1);
+}
+
+static void drives_bad(void **state)
+{
+	struct fixture *f = *state;
+
+	expect_bad(f, RUN_ARGV("--drive", "/d,bogus", "true"), "--drive '/d,bogus'");
+	expect_bad(f, RUN_ARGV("--drive", ",ro", "true"), "--drive");
+	expect_bad(f, RUN_ARGV("--drive", "/d,id=", "true"), "--drive");
+	expect_bad(f, RUN_ARGV("--drive", "/d,id=123456789012345678901", "true"), "id=NAME");
+	expect_bad(f, RUN_ARGV("--rootfs", "/a", "--rootfs", "/b", "true"), "--rootfs given twice");
+	expect_bad(f, RUN_ARGV("--io-engine", "aio", "true"), "--io-engine 'aio'");
+}
+
+static void cmdline_extra_before_user_dashes(void **state)
+{
+	struct fixture *f = *state;
+	int n;
+
+	assert_int_equal(parse(f, RUN_ARGV("--cmdline", "console=ttyS0 -- initarg")), 0);
+	n = cli_build_cmdline(&f->run, CONSOLE_STDIN_NULL, "root=/dev/vda", f->out, sizeof(f->out));
+	assert_int_equal(n, strlen(f->out));
+	assert_string_equal(f->out, "console=ttyS0 root=/dev/vda -- initarg");
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -437,6 +485,9 @@ int main(void)
 		T(cmdline_user_with_command),
 		T(cmdline_many_args_are_one_word),
 		T(cmdline_too_long),
+		T(drives_parse),
+		T(drives_bad),
+		T(cmdline_extra_before_user_dashes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

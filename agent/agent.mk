@@ -7,16 +7,18 @@
 # or fuzzing flags meant for the host build.
 AGENT_CFLAGS := -O2 -std=gnu11 -Wall -Wextra -Werror
 AGENT_LDFLAGS := -static
+AGENT_SRCS := $(sort $(wildcard agent/*.c))
 
-all: $(BUILD)/brisk-init
+all: $(BUILD)/brisk-init $(BUILD)/rootfs.ext4
 
-$(BUILD)/brisk-init: agent/brisk-init.c agent/agent.mk
+$(BUILD)/brisk-init: $(AGENT_SRCS) agent/agent.h agent/agent.mk
 	@mkdir -p $(@D)
-	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $<
+	$(CC) $(AGENT_CFLAGS) $(AGENT_LDFLAGS) -o $@ $(AGENT_SRCS)
 
 # build-rootfs hashes its inputs (agent, busybox, itself) and does nothing
-# when they are unchanged, so `rootfs` may always call it.
-$(BUILD)/initramfs.cpio.gz: $(BUILD)/brisk-init scripts/build-rootfs
+# when they are unchanged, so `rootfs` may always call it.  One run writes
+# both images (the initramfs and the sparse ext4 root).
+$(BUILD)/initramfs.cpio.gz $(BUILD)/rootfs.ext4 &: $(BUILD)/brisk-init scripts/build-rootfs
 	scripts/build-rootfs
 
 rootfs: $(BUILD)/brisk-init

@@ -332,16 +332,15 @@ int cli_build_cmdline(const struct cli_run *run, enum console_stdin mode, const 
 	static char *const default_argv[] = { "/bin/sh", NULL };
 	char *const *argv = run->argc > 0 ? run->argv : default_argv;
 	int argc = run->argc > 0 ? run->argc : 1;
+	const char *base = run->cmdline ? run->cmdline : CLI_DEFAULT_KERNEL_ARGS;
 	size_t len = 0;
 	int n, r = 0;
 
-	const char *base = run->cmdline ? run->cmdline : CLI_DEFAULT_KERNEL_ARGS;
-	const char *dashes = strstr(base, " -- ");
-	int head = dashes ? (int)(dashes - base) : (int)strlen(base);
-
-	/* Kernel parameters must precede a user's own " -- " (init's arguments). */
-	n = snprintf(out, outlen, "%.*s%s%s%s", head, base, extra && *extra ? " " : "",
-		     extra ? extra : "", base + head);
+	/*
+	 * Machine parameters first: for repeated parameters (init=, root=) the
+	 * kernel keeps the last one, so a user's --cmdline overrides brisk's.
+	 */
+	n = snprintf(out, outlen, "%s%s%s", extra ? extra : "", extra && *extra ? " " : "", base);
 	if (n < 0 || (size_t)n >= outlen)
 		return -E2BIG;
 	len = (size_t)n;

@@ -85,7 +85,8 @@ int cli_agent_encode(const char *in, char *out, size_t outlen);
  * agent's options after "--": stdin=, v=1, cwd=, env=LIST, cmd=LIST (lists
  * are comma-separated percent-encoded elements; no command = /bin/sh).
  * @extra (device and root parameters from the machine, may be "") goes
- * right after the base parameters. Returns the length or -E2BIG.
+ * first, so the user's own parameters override it. Returns the length or
+ * -E2BIG.
  */
 int cli_build_cmdline(const struct cli_run *run, enum console_stdin mode, const char *extra,
 		      char *out, size_t outlen);

@@ -440,15 +440,17 @@ static void drives_bad(void **state)
 	expect_bad(f, RUN_ARGV("--io-engine", "aio", "true"), "--io-engine 'aio'");
 }
 
-static void cmdline_extra_before_user_dashes(void **state)
+static void cmdline_extra_comes_first(void **state)
 {
 	struct fixture *f = *state;
 	int n;
 
-	assert_int_equal(parse(f, RUN_ARGV("--cmdline", "console=ttyS0 -- initarg")), 0);
-	n = cli_build_cmdline(&f->run, CONSOLE_STDIN_NULL, "root=/dev/vda", f->out, sizeof(f->out));
+	/* The user's init= must win over brisk's, and their "--" stays theirs. */
+	assert_int_equal(parse(f, RUN_ARGV("--cmdline", "init=/bin/sh -- initarg")), 0);
+	n = cli_build_cmdline(&f->run, CONSOLE_STDIN_NULL, "root=/dev/vda init=/init", f->out,
+			      sizeof(f->out));
 	assert_int_equal(n, strlen(f->out));
-	assert_string_equal(f->out, "console=ttyS0 root=/dev/vda -- initarg");
+	assert_string_equal(f->out, "root=/dev/vda init=/init init=/bin/sh -- initarg");
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -487,7 +489,7 @@ int main(void)
 		T(cmdline_too_long),
 		T(drives_parse),
 		T(drives_bad),
-		T(cmdline_extra_before_user_dashes),
+		T(cmdline_extra_comes_first),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -50,9 +50,10 @@ smoke-asan: $(BUILD)/asan/brisk $(BUILD)/test-guest
 	ln -sf ../test-guest $(BUILD)/asan/test-guest
 	tests/integration/smoke.sh $(BUILD)/asan
 
-# Tier 3: real Linux guests inside the nested testhost.
+# Tier 3: real Linux guests inside the nested testhost, both scripts in one
+# boot of it (each prints its own summary line).
 testhost-tests: all
-	scripts/testhost tests/integration/linux.sh
+	scripts/testhost --timeout 1200 sh -c 'tests/integration/linux.sh; a=$$?; tests/integration/blk.sh; b=$$?; [ $$a -eq 0 ] && [ $$b -eq 0 ]'
 
 # The two README commands install their Debian packages first (idempotent).
 test:

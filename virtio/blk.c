@@ -255,6 +255,13 @@ static uint8_t blk_ranges(struct virtio_blk *b, struct blk_req *req, uint32_t ty
 	else
 		b->stats.write_zeroes++;
 	req->expect = 0;
+	/*
+	 * Hold the request while its ranges are submitted: an engine may
+	 * complete an operation inside io_engine_submit() (sync engine, or a
+	 * submit error), and the request must not finish — push its used
+	 * element and return to the free list — before the last range is in.
+	 */
+	req->pending++;
 	for (unsigned int i = 0; i < n; i++) {
 		struct io_op op = {
 			.type = discard ? IO_OP_DISCARD : IO_OP_WRITE_ZEROES,
@@ -266,7 +273,8 @@ static uint8_t blk_ranges(struct virtio_blk *b, struct blk_req *req, uint32_t ty
 		if (op.len)
 			blk_submit(b, req, &op);
 	}
-	return req->pending ? 0xff : VIRTIO_BLK_S_OK;
+	/* Operations still running finish the request; else the caller does. */
+	return --req->pending ? 0xff : req->status;
 }
 
 static uint8_t blk_get_id(struct virtio_blk *b, struct blk_req *req)

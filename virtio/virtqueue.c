@@ -58,8 +58,11 @@ static int chain_add(struct virtq *vq, struct virtq_chain *c, const struct vring
 
 	if (c->nr == VIRTQ_MAX_SEGS)
 		return -1;
-	/* §2.7.4.2: readable buffers come before writable ones. */
-	if (!write && c->in_len > 0)
+	/*
+	 * §2.7.4.2: readable buffers come before writable ones — any writable
+	 * one, even empty (in_len alone would miss a zero-length one).
+	 */
+	if (!write && c->nr > 0 && c->segs[c->nr - 1].write)
 		return -1;
 	s = &c->segs[c->nr];
 	s->len = d->len;

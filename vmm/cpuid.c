@@ -5,6 +5,7 @@
 
 #define LEAF1_ECX_HYPERVISOR (1U << 31)
 #define LEAF1_EDX_HTT (1U << 28)
+#define LEAF1_ECX_TSC_DEADLINE (1U << 24)
 #define TOPO_LEVEL_SMT 1
 #define TOPO_LEVEL_CORE 2
 
@@ -93,4 +94,11 @@ int cpuid_normalize(struct kvm_cpuid_entry2 *entries, unsigned int nr,
 		}
 	}
 	return 0;
+}
+
+void cpuid_set_tsc_deadline(struct kvm_cpuid_entry2 *entries, unsigned int nr)
+{
+	for (unsigned int i = 0; i < nr; i++)
+		if (entries[i].function == 1)
+			entries[i].ecx |= LEAF1_ECX_TSC_DEADLINE;
 }

@@ -21,6 +21,14 @@
 int cpuid_normalize(struct kvm_cpuid_entry2 *entries, unsigned int nr,
 		    unsigned int cpu_index, unsigned int nr_cpus);
 
+/*
+ * Advertise the TSC-deadline timer (leaf 1 ECX[24]). KVM emulates it but
+ * KVM_GET_SUPPORTED_CPUID leaves it to the VMM (KVM_CAP_TSC_DEADLINE_TIMER).
+ * Without it Linux calibrates the local APIC timer against the PIT, which
+ * costs ~100 ms and, on slow (nested) hosts, fails and disables the timer.
+ */
+void cpuid_set_tsc_deadline(struct kvm_cpuid_entry2 *entries, unsigned int nr);
+
 /* Bits needed to hold @n distinct IDs (0 for n <= 1). */
 unsigned int cpuid_id_bits(unsigned int n);
 

@@ -1,6 +1,7 @@
 /* vm.c — assemble the machine: KVM checks, RAM, irqchip, devices, kernel, vCPUs. */
 #include "vmm/vm.h"
 #include "vmm/boot.h"
+#include "vmm/cpuid.h"
 #include "vmm/log.h"
 #include "vmm/mptable.h"
 #include "vmm/util.h"
@@ -351,6 +352,8 @@ static void *vm_query_cpuid(void *arg)
 		}
 		c->nent = nent;
 		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+				cpuid_set_tsc_deadline(c->entries, c->nent);
 			vm->cpuid = c;
 			return NULL;
 		}

@@ -245,12 +245,23 @@ static void id_bits(void **state)
 	assert_int_equal(cpuid_id_bits(255), 8);
 }
 
+static void tsc_deadline_bit(void **state)
+{
+	struct kvm_cpuid_entry2 e[2] = { { .function = 0 }, { .function = 1, .ecx = 0x1 } };
+
+	(void)state;
+	cpuid_set_tsc_deadline(e, 2);
+	assert_int_equal(e[1].ecx, 0x1 | (1U << 24));
+	assert_int_equal(e[0].ecx, 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(hypervisor_bit_set),
+		T(tsc_deadline_bit),
 		T(leaf1_apic_id_is_cpu_index),
 		T(leaf1_logical_count_and_htt),
 		T(leaf1_single_cpu_clears_htt),

@@ -15,7 +15,7 @@ VMM_LIB_SRCS := $(filter-out vmm/main.c,$(VMM_SRCS))
 VMM_OBJS := $(VMM_SRCS:%.c=$(BUILD)/obj/%.o)
 VMM_ASAN_OBJS := $(VMM_SRCS:%.c=$(BUILD)/asan/obj/%.o)
 
-.PHONY: all vmm clean test test-all demo kernel rootfs setup smoke smoke-asan testhost-tests bench
+.PHONY: all vmm clean test test-all demo testtools kernel rootfs setup smoke smoke-asan testhost-tests bench
 all: vmm $(BUILD)/initramfs.cpio.gz kernel
 vmm: $(BUILD)/brisk
 
@@ -52,7 +52,11 @@ smoke-asan: $(BUILD)/asan/brisk $(BUILD)/test-guest
 
 # Tier 3: real Linux guests inside the nested testhost, both scripts in one
 # boot of it (each prints its own summary line).
-testhost-tests: all
+# Host tools the busybox guest lacks (util-linux blkdiscard), as a drive image.
+testtools:
+	scripts/build-testtools
+
+testhost-tests: all testtools
 	scripts/testhost --timeout 1200 sh -c 'tests/integration/linux.sh; a=$$?; tests/integration/blk.sh; b=$$?; [ $$a -eq 0 ] && [ $$b -eq 0 ]'
 
 # The two README commands install their Debian packages first (idempotent).

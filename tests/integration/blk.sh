@@ -182,6 +182,29 @@ t_drive() {
 		fail "the discarded MiB is still allocated: $(alloc "$img") bytes"
 }
 
+t_write_zeroes() {
+	# blkdiscard -z (BLKZEROOUT) from util-linux in build/testtools.ext4:
+	# the guest issues VIRTIO_BLK_T_WRITE_ZEROES for the range.
+	img=$T_TMP/wz-$ENGINE.img
+	dd if=/dev/urandom of="$img" bs=$MiB count=4 2>/dev/null
+	before=$(dd if="$img" bs=$MiB skip=1 count=3 2>/dev/null | md5sum | cut -d' ' -f1)
+	brisk_run --drive "$img,id=wz-$ENGINE" --drive "$B/testtools.ext4,ro,id=tools" -- sh -c '
+		mount -t ext4 -o ro /dev/vdc /mnt || exit 9
+		cat /sys/block/vdb/queue/write_zeroes_max_bytes
+		/mnt/lib64/ld-linux-x86-64.so.2 --library-path /mnt/lib /mnt/bin/blkdiscard -z \
+			-o 0 -l 1048576 /dev/vdb && echo zeroed
+		dd if=/dev/vdb bs=1M count=1 iflag=direct 2>/dev/null | md5sum'
+	expect_ok || return 1
+	zero=$(zero_md5 1)
+	[ "$(line 1)" -gt 0 ] 2>/dev/null || fail "write_zeroes_max_bytes is '$(line 1)'" || return 1
+	expect_eq "blkdiscard -z" zeroed "$(line 2)" &&
+		expect_eq "guest reads zeroes" "$zero  -" "$(line 3)" &&
+		expect_eq "host: first MiB" "$zero" \
+			"$(dd if="$img" bs=$MiB count=1 2>/dev/null | md5sum | cut -d' ' -f1)" &&
+		expect_eq "host: the rest untouched" "$before" \
+			"$(dd if="$img" bs=$MiB skip=1 count=3 2>/dev/null | md5sum | cut -d' ' -f1)"
+}
+
 t_drive_ro() {
 	img=$T_TMP/ro-$ENGINE.img
 	dd if=/dev/urandom of="$img" bs=$MiB count=1 2>/dev/null
@@ -245,6 +268,7 @@ for ENGINE in ${BLK_ENGINES:-uring sync}; do
 	run_test "[$ENGINE] --rootfs copy: in use by a running VM: 125" t_rw_locked
 	run_test "[$ENGINE] --drive: /dev/vdb size, serial (id=), writes, blkdiscard" t_drive
 	run_test "[$ENGINE] --drive ,ro: writes and discards refused" t_drive_ro
+	run_test "[$ENGINE] blkdiscard -z: WRITE_ZEROES reads back zeroes" t_write_zeroes
 	cleanup_engine
 done
 ENGINE=uring

@@ -86,20 +86,27 @@ static bool i8042_data(struct i8042 *kbd, uint8_t v)
 	return false;
 }
 
-void i8042_data_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
+/* Both ports: 1-byte accesses only; a request for reset is acted on unlocked. */
+static void i8042_io(struct i8042 *kbd, bool cmd_port, uint8_t *data, uint32_t len,
+		     bool is_write)
 {
-	struct i8042 *kbd = opaque;
 	bool reset = false;
 
-	(void)offset;
 	if (len != 1) {
 		if (!is_write)
 			memset(data, 0xff, len); /* bus.h: reads fill all of @data */
 		return;
 	}
 	pthread_mutex_lock(&kbd->lock);
-	if (is_write) {
+	if (is_write && cmd_port) {
+		reset = i8042_command(kbd, data[0]);
+	} else if (is_write) {
 		reset = i8042_data(kbd, data[0]);
+	} else if (cmd_port) {
+		/* Input buffer never full: writes are consumed immediately. */
+		data[0] = (uint8_t)(I8042_STS_SYS |
+				    (kbd->outbuf_full ? I8042_STS_OBF : 0) |
+				    (kbd->pending_cmd ? I8042_STS_CMD : 0));
 	} else {
 		data[0] = kbd->outbuf;
 		kbd->outbuf_full = false;
@@ -109,27 +116,14 @@ void i8042_data_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, b
 		kbd->reset(kbd->opaque);
 }
 
+void i8042_data_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
+{
+	(void)offset;
+	i8042_io(opaque, false, data, len, is_write);
+}
+
 void i8042_cmd_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write)
 {
-	struct i8042 *kbd = opaque;
-	bool reset = false;
-
 	(void)offset;
-	if (len != 1) {
-		if (!is_write)
-			memset(data, 0xff, len); /* bus.h: reads fill all of @data */
-		return;
-	}
-	pthread_mutex_lock(&kbd->lock);
-	if (is_write) {
-		reset = i8042_command(kbd, data[0]);
-	} else {
-		/* Input buffer never full: writes are consumed immediately. */
-		data[0] = (uint8_t)(I8042_STS_SYS |
-				    (kbd->outbuf_full ? I8042_STS_OBF : 0) |
-				    (kbd->pending_cmd ? I8042_STS_CMD : 0));
-	}
-	pthread_mutex_unlock(&kbd->lock);
-	if (reset && kbd->reset)
-		kbd->reset(kbd->opaque);
+	i8042_io(opaque, true, data, len, is_write);
 }

@@ -19,7 +19,8 @@ static const char usage_text[] =
 	"  --no-initrd       boot without an initrd (and without the default rootfs)\n"
 	"  --rootfs PATH[,ro] root file system image on /dev/vda, writable unless ,ro\n"
 	"                    (default without --initrd: rootfs.ext4 next to brisk, read-only)\n"
-	"  --drive PATH[,ro][,id=NAME]  another virtio-blk drive (/dev/vdb, ...; repeatable)\n"
+	"  --drive PATH[,ro][,id=NAME][,cache=unsafe]  another virtio-blk drive (/dev/vdb, ...;\n"
+	"                    repeatable); cache=unsafe: no flush (default writeback: flush = fdatasync)\n"
 	"  --io-engine E     block I/O engine: uring or sync (default: uring, sync if unavailable)\n"
 	"  --cpus N          vCPUs, 1-32 (default 1)\n"
 	"  --mem MiB         guest RAM in MiB, 16-1048576 (default 256)\n"
@@ -80,10 +81,15 @@ int cli_parse_drive(const char *flag, const char *spec, struct cli_drive *d,
 			d->read_only = false;
 		} else if (!strncmp(opt, "id=", 3) && opt[3] && strlen(opt + 3) <= 20) {
 			d->id = opt + 3;
+		} else if (!strcmp(opt, "cache=writeback")) {
+			d->cache_unsafe = false;
+		} else if (!strcmp(opt, "cache=unsafe")) {
+			d->cache_unsafe = true;
 		} else {
 			/* Format first: @opt points into @copy. */
 			errf(why, whylen, -EINVAL,
-			     "%s '%s': unknown option '%s' (expected ro, rw or id=NAME of at most 20 bytes)",
+			     "%s '%s': unknown option '%s' (expected ro, rw, id=NAME of at most 20 bytes, "
+			     "cache=writeback or cache=unsafe)",
 			     flag, spec, opt);
 			free(copy);
 			memset(d, 0, sizeof(*d));

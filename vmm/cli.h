@@ -15,11 +15,12 @@
 #define CLI_MAX_ENV 64
 #define CLI_MAX_DRIVES 16
 
-/* --rootfs / --drive: PATH[,ro][,id=NAME] */
+/* --rootfs / --drive: PATH[,ro][,id=NAME][,cache=writeback|unsafe] */
 struct cli_drive {
 	char *path;
 	char *id;          /* NULL: "rootfs" for --rootfs, "drive<N>" otherwise */
 	bool read_only;
+	bool cache_unsafe; /* cache=unsafe: no FLUSH offered (Firecracker's "Unsafe") */
 };
 
 struct cli_run {
@@ -66,7 +67,7 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 void cli_run_free(struct cli_run *run);
 
 /*
- * Parse a drive spec "PATH[,ro][,id=NAME]" for @flag into @d (pointers into
+ * Parse a drive spec "PATH[,ro|rw][,id=NAME][,cache=writeback|unsafe]" for @flag into @d (pointers into
  * a copy of @spec owned by @d). 0 or -EINVAL with a message.
  */
 int cli_parse_drive(const char *flag, const char *spec, struct cli_drive *d,

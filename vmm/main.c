@@ -182,12 +182,13 @@ static int resolve_storage(const struct cli_run *run, struct vm_config *cfg,
 	if (root)
 		drives[cfg->nr_drives++] = (struct blk_drive_config){
 			.path = root, .id = run->rootfs.id ? run->rootfs.id : "rootfs",
-			.read_only = root_ro, .flush = true, .engine = run->io_engine,
+			.read_only = root_ro, .flush = !run->rootfs.cache_unsafe,
+			.engine = run->io_engine,
 		};
 	for (unsigned int i = 0; i < run->nr_drives; i++)
 		drives[cfg->nr_drives++] = (struct blk_drive_config){
 			.path = run->drives[i].path, .id = run->drives[i].id,
-			.read_only = run->drives[i].read_only, .flush = true,
+			.read_only = run->drives[i].read_only, .flush = !run->drives[i].cache_unsafe,
 			.engine = run->io_engine,
 		};
 	cfg->drives = drives;

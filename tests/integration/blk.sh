@@ -205,6 +205,17 @@ t_write_zeroes() {
 			"$(dd if="$img" bs=$MiB skip=1 count=3 2>/dev/null | md5sum | cut -d' ' -f1)"
 }
 
+t_cache_mode() {
+	# cache=writeback (default) offers FLUSH: the guest sees a write-back
+	# cache and flushes it; cache=unsafe offers none.
+	img=$T_TMP/cache-$ENGINE.img
+	truncate -s 1M "$img" "$img.2"
+	brisk_run --drive "$img" --drive "$img.2,cache=unsafe" -- sh -c '
+		cat /sys/block/vdb/queue/write_cache /sys/block/vdc/queue/write_cache'
+	expect_ok && expect_eq "default" "write back" "$(line 1)" &&
+		expect_eq "cache=unsafe" "write through" "$(line 2)"
+}
+
 t_drive_ro() {
 	img=$T_TMP/ro-$ENGINE.img
 	dd if=/dev/urandom of="$img" bs=$MiB count=1 2>/dev/null
@@ -269,6 +280,7 @@ for ENGINE in ${BLK_ENGINES:-uring sync}; do
 	run_test "[$ENGINE] --drive: /dev/vdb size, serial (id=), writes, blkdiscard" t_drive
 	run_test "[$ENGINE] --drive ,ro: writes and discards refused" t_drive_ro
 	run_test "[$ENGINE] blkdiscard -z: WRITE_ZEROES reads back zeroes" t_write_zeroes
+	run_test "[$ENGINE] cache=writeback offers flush, cache=unsafe does not" t_cache_mode
 	cleanup_engine
 done
 ENGINE=uring

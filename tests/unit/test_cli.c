@@ -414,7 +414,8 @@ static void drives_parse(void **state)
 	struct fixture *f = *state;
 
 	assert_int_equal(parse(f, RUN_ARGV("--rootfs", "/img/root.ext4,ro", "--drive", "/d1",
-					   "--drive", "/d2,id=data,rw", "--io-engine", "sync", "true")), 0);
+					   "--drive", "/d2,id=data,rw,cache=unsafe", "--io-engine", "sync",
+					   "true")), 0);
 	assert_true(f->run.have_rootfs);
 	assert_string_equal(f->run.rootfs.path, "/img/root.ext4");
 	assert_true(f->run.rootfs.read_only);
@@ -424,6 +425,8 @@ static void drives_parse(void **state)
 	assert_false(f->run.drives[0].read_only);
 	assert_string_equal(f->run.drives[1].path, "/d2");
 	assert_string_equal(f->run.drives[1].id, "data");
+	assert_false(f->run.drives[0].cache_unsafe);
+	assert_true(f->run.drives[1].cache_unsafe);
 	assert_int_equal(f->run.io_engine, IO_ENGINE_SYNC);
 	assert_int_equal(f->run.argc, 1);
 }
@@ -438,6 +441,7 @@ static void drives_bad(void **state)
 	expect_bad(f, RUN_ARGV("--drive", "/d,id=123456789012345678901", "true"), "id=NAME");
 	expect_bad(f, RUN_ARGV("--rootfs", "/a", "--rootfs", "/b", "true"), "--rootfs given twice");
 	expect_bad(f, RUN_ARGV("--io-engine", "aio", "true"), "--io-engine 'aio'");
+	expect_bad(f, RUN_ARGV("--drive", "/d,cache=none", "true"), "cache=none");
 }
 
 static void cmdline_extra_comes_first(void **state)

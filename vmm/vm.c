@@ -380,14 +380,20 @@ static void vm_start_cpuid_query(struct vm *vm)
 	pthread_attr_destroy(&attr);
 }
 
+/* Wait for the query thread, if one runs. Returns true if there was one. */
+static bool vm_reap_cpuid_thread(struct vm *vm)
+{
+	if (!vm->cpuid_thread_started)
+		return false;
+	pthread_join(vm->cpuid_thread, NULL);
+	vm->cpuid_thread_started = false;
+	return true;
+}
+
 static void vm_join_cpuid_query(struct vm *vm)
 {
-	if (vm->cpuid_thread_started) {
-		pthread_join(vm->cpuid_thread, NULL);
-		vm->cpuid_thread_started = false;
-	} else if (!vm->cpuid && !vm->cpuid_err && vm->kvm_fd >= 0) {
+	if (!vm_reap_cpuid_thread(vm) && !vm->cpuid && !vm->cpuid_err && vm->kvm_fd >= 0)
 		vm_query_cpuid(vm);
-	}
 }
 
 static int vm_setup_vcpus(struct vm *vm, char *why, size_t whylen)
@@ -505,10 +511,7 @@ void vm_stop_vcpus(struct vm *vm)
 void vm_destroy(struct vm *vm)
 {
 	vm_stop_vcpus(vm);
-	if (vm->cpuid_thread_started) {
-		pthread_join(vm->cpuid_thread, NULL);
-		vm->cpuid_thread_started = false;
-	}
+	vm_reap_cpuid_thread(vm);
 	free(vm->cpuid);
 	vm->cpuid = NULL;
 	/* vCPUs are gone: drain each drive's in-flight I/O before RAM goes away. */

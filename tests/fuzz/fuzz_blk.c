@@ -402,7 +402,15 @@ static bool request(struct reader *r, uint8_t h)
 			for (uint32_t j = 0; j < m; j++)
 				host[j] = get8(r);
 		}
+		/*
+		 * A buffer over the rings (an edge address or a raw one) lets the
+		 * device's writes — image data from earlier inputs — rewrite the
+		 * driver's rings: a misbehaving driver, so stop expecting order.
+		 */
+		if (addr < DATA_GPA && addr + len > RAM0_GPA) /* addr < 4 GiB: no wrap */
+			drv.tracking = false;
 		bufs[n++] = (struct vring_desc){ addr, len, w ? VRING_DESC_F_WRITE : 0, 0 };
+
 	}
 	if (!(k & 0x40)) {
 		uint64_t st = data_alloc(1);

@@ -43,21 +43,21 @@ include agent/agent.mk
 -include tests/tests.mk
 
 # Tier 2: the tiny test guest on the local /dev/kvm, plain and sanitized.
-smoke: $(BUILD)/brisk $(BUILD)/test-guest
+smoke: $(BUILD)/brisk $(BUILD)/test-guest $(BUILD)/netflood
 	tests/integration/smoke.sh $(BUILD)
 
-smoke-asan: $(BUILD)/asan/brisk $(BUILD)/test-guest
+smoke-asan: $(BUILD)/asan/brisk $(BUILD)/test-guest $(BUILD)/netflood
 	ln -sf ../test-guest $(BUILD)/asan/test-guest
 	tests/integration/smoke.sh $(BUILD)/asan
 
-# Tier 3: real Linux guests inside the nested testhost, both scripts in one
+# Tier 3: real Linux guests inside the nested testhost, all scripts in one
 # boot of it (each prints its own summary line).
 # Host tools the busybox guest lacks (util-linux blkdiscard), as a drive image.
 testtools:
 	scripts/build-testtools
 
-testhost-tests: all testtools
-	scripts/testhost --timeout 1200 sh -c 'tests/integration/linux.sh; a=$$?; tests/integration/blk.sh; b=$$?; [ $$a -eq 0 ] && [ $$b -eq 0 ]'
+testhost-tests: all testtools $(BUILD)/netflood
+	scripts/testhost --timeout 1500 sh -c 'tests/integration/linux.sh; a=$$?; tests/integration/blk.sh; b=$$?; tests/integration/net.sh; c=$$?; [ $$a -eq 0 ] && [ $$b -eq 0 ] && [ $$c -eq 0 ]'
 
 # The two README commands install their Debian packages first (idempotent).
 test:

@@ -12,12 +12,16 @@
 
 enum stdin_mode { STDIN_NULL, STDIN_PIPE, STDIN_TTY };
 
+struct net_if;		/* one net= element, net.c */
+
 struct opts {
 	enum stdin_mode stdin_mode;
 	const char *cwd;
 	char **env;		/* NULL-terminated, defaults first */
 	size_t nenv;
 	char **argv;		/* the command, NULL-terminated */
+	struct net_if *net;	/* NICs to configure (net=), nnet of them */
+	size_t nnet;
 };
 
 /* brisk-init.c: logging and the exit report */
@@ -33,6 +37,11 @@ void fix_std_fds(void);
 void set_hostname(void);
 void loopback_up(void);
 void setup_ttys(const struct opts *o);
+
+/* net.c: net=IFACE:ADDR/PREFIX[:GW],... — parse (replacing an earlier
+ * list; dies on a bad element), then configure before the command runs. */
+void net_parse(struct opts *o, char **elems, size_t count);
+void net_setup(const struct opts *o);
 
 /* run.c */
 int run(const struct opts *o);

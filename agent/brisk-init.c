@@ -14,7 +14,8 @@
  *
  * This file holds main(), logging and the exit report, and the options;
  * setup.c prepares the guest (file systems, devices, hostname, loopback,
- * terminals) and run.c runs the command (reaper, stdin pump, run loop).
+ * terminals), net.c configures the NICs of net= and run.c runs the
+ * command (reaper, stdin pump, run loop).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE	/* asprintf */
@@ -278,6 +279,12 @@ static void set_option(struct opts *o, const char *key, char *val)
 		o->argv = split_list(val, "cmd", &n);
 	} else if (strcmp(key, "cwd") == 0) {
 		o->cwd = val;
+	} else if (strcmp(key, "net") == 0) {
+		size_t n;
+		char **elems = split_list(val, "net", &n);
+
+		net_parse(o, elems, n);
+		free(elems);
 	} else {
 		/* Newer brisk, older agent: not fatal. */
 		logv("ignoring unknown option %s=%s", key, val);
@@ -303,9 +310,9 @@ static void parse_option(struct opts *o, const char *arg)
 	char *eq = strchr(key, '=');
 
 	*eq = '\0';
-	/* List options (env, cmd) decode element by element. */
+	/* List options (env, cmd, net) decode element by element. */
 	if (strcmp(key, "env") != 0 && strcmp(key, "cmd") != 0 &&
-	    percent_decode(eq + 1) < 0)
+	    strcmp(key, "net") != 0 && percent_decode(eq + 1) < 0)
 		die("option %s: bad percent-encoding", key);
 	set_option(o, key, eq + 1);
 }
@@ -368,6 +375,7 @@ int main(int argc, char **argv)
 	setup_ttys(&o);
 	stdin_ready();
 	loopback_up();
+	net_setup(&o);
 	if (o.cwd)
 		logv("cwd %s", o.cwd);
 	report(run(&o));

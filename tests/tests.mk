@@ -7,6 +7,7 @@
 #   make fuzz        build build/fuzz/fuzz_* with clang and run each for
 #                    FUZZ_TIME seconds from its seed corpus tests/fuzz/corpus/NAME/
 #   make fuzz-seeds  regenerate the loader seed corpus
+#   make build/netflood  the tap flooder of tests/integration/net.sh
 
 .PHONY: unit unit-asan fuzz fuzz-seeds
 
@@ -96,3 +97,9 @@ fuzz-seeds: $(FUZZ_OUT)/gen_seeds
 
 .SECONDARY: $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,$(VMM_LIB_SRCS) $(FUZZ_SRCS))
 -include $(patsubst %.c,$(FUZZ_OUT)/obj/%.d,$(VMM_LIB_SRCS) $(FUZZ_SRCS))
+
+# ---- test tools -------------------------------------------------------------
+# Static: they run inside the testhost, which has busybox and no libraries.
+$(BUILD)/netflood: tests/tools/netflood.c
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -static $< -o $@

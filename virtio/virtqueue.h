@@ -90,6 +90,21 @@ void virtq_push(struct virtq *vq, uint16_t head, uint32_t len);
 bool virtq_end_batch(struct virtq *vq);
 
 /*
+ * Give back the last @n popped chains (not yet pushed): they are popped
+ * again later. For a device that took buffers it then could not use
+ * (virtio-net RX gathering room for a frame, a full tap on TX).
+ */
+void virtq_unpop(struct virtq *vq, uint16_t n);
+
+/*
+ * The device waits for the driver to publish entries beyond avail index
+ * @seen (EVENT_IDX: avail_event = @seen, so the driver kicks then).
+ * Returns true when it already has: retry instead of waiting. With
+ * @seen = last_avail this is virtq_end_batch().
+ */
+bool virtq_wait_beyond(struct virtq *vq, uint16_t seen);
+
+/*
  * Should the driver be interrupted for the used entries pushed since the
  * last interrupt? (§2.7.10: VRING_AVAIL_F_NO_INTERRUPT or used_event.)
  */

@@ -2,6 +2,9 @@
 #include "vmm/cli.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
+#include "virtio/tap.h"
+
+#include <arpa/inet.h>
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -22,6 +25,12 @@ static const char usage_text[] =
 	"  --drive PATH[,ro][,id=NAME][,cache=unsafe]  another virtio-blk drive (/dev/vdb, ...;\n"
 	"                    repeatable); cache=unsafe: no flush (default writeback: flush = fdatasync)\n"
 	"  --io-engine E     block I/O engine: uring or sync (default: uring, sync if unavailable)\n"
+	"  --net TAP[,mac=MAC][,ip=ADDR/PREFIX][,gw=ADDR]  a virtio-net NIC on the existing tap TAP\n"
+	"                    (eth0, eth1, ...; repeatable; create taps with scripts/mktap); ip/gw:\n"
+	"                    the guest agent configures the interface\n"
+	"  --ip ADDR/PREFIX  guest address of the first NIC (eth0), e.g. 172.16.0.2/24\n"
+	"  --gw ADDR         default gateway via the first NIC, e.g. 172.16.0.1\n"
+	"  --id ID           VM id (default anonymous-instance); NIC MACs are derived from it\n"
 	"  --cpus N          vCPUs, 1-32 (default 1)\n"
 	"  --mem MiB         guest RAM in MiB, 16-1048576 (default 256)\n"
 	"  --cmdline STR     kernel parameters instead of brisk's defaults\n"
@@ -57,7 +66,83 @@ static int cli_number(const char *flag, const char *arg, uint64_t lo, uint64_t h
 }
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_NO_INITRD, OPT_CPUS, OPT_MEM, OPT_CMDLINE,
-       OPT_BOOT, OPT_BOOT_TIMER, OPT_VERSION, OPT_ROOTFS, OPT_DRIVE, OPT_IO_ENGINE };
+       OPT_BOOT, OPT_BOOT_TIMER, OPT_VERSION, OPT_ROOTFS, OPT_DRIVE, OPT_IO_ENGINE,
+       OPT_NET, OPT_IP, OPT_GW, OPT_ID };
+
+/* "A.B.C.D/N" (N 0..32) for @flag. */
+static int cli_check_cidr(const char *flag, const char *v, char *why, size_t whylen)
+{
+	char addr[INET_ADDRSTRLEN + 1];
+	struct in_addr a;
+	const char *slash = strchr(v, '/');
+	char *end;
+	long prefix;
+
+	if (slash && (size_t)(slash - v) < sizeof(addr)) {
+		memcpy(addr, v, (size_t)(slash - v));
+		addr[slash - v] = '\0';
+		errno = 0;
+		prefix = strtol(slash + 1, &end, 10);
+		if (inet_pton(AF_INET, addr, &a) == 1 && slash[1] && !*end && !errno &&
+		    prefix >= 0 && prefix <= 32 && slash[1] != '-' && slash[1] != '+')
+			return 0;
+	}
+	return errf(why, whylen, -EINVAL, "%s '%s': expected an IPv4 address with a prefix length, "
+		    "e.g. 172.16.0.2/24", flag, v);
+}
+
+static int cli_check_ipv4(const char *flag, const char *v, char *why, size_t whylen)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, v, &a) == 1)
+		return 0;
+	return errf(why, whylen, -EINVAL, "%s '%s': expected an IPv4 address, e.g. 172.16.0.1",
+		    flag, v);
+}
+
+int cli_parse_nic(const char *spec, struct cli_nic *nic, char *why, size_t whylen)
+{
+	char *copy, *opt, *save = NULL;
+	int r = 0;
+
+	memset(nic, 0, sizeof(*nic));
+	copy = strdup(spec);
+	if (!copy)
+		return errf(why, whylen, -ENOMEM, "out of memory");
+	nic->tap = strtok_r(copy, ",", &save);
+	if (!nic->tap || spec[0] == ',' || strlen(nic->tap) >= 16) {
+		r = errf(why, whylen, -EINVAL, "--net '%s': expected TAP[,mac=MAC][,ip=ADDR/PREFIX]"
+			 "[,gw=ADDR] with an interface name of 1-15 bytes", spec);
+		goto fail;
+	}
+	while (r == 0 && (opt = strtok_r(NULL, ",", &save))) {
+		if (!strncmp(opt, "mac=", 4)) {
+			nic->mac = opt + 4;
+			nic->have_mac = true;
+			if (mac_parse(nic->mac, nic->mac_bytes) < 0)
+				r = errf(why, whylen, -EINVAL, "--net '%s': mac '%s': expected a unicast "
+					 "MAC like 02:00:00:00:00:01", spec, nic->mac);
+		} else if (!strncmp(opt, "ip=", 3)) {
+			nic->ip = opt + 3;
+			r = cli_check_cidr("--net ip", nic->ip, why, whylen);
+		} else if (!strncmp(opt, "gw=", 3)) {
+			nic->gw = opt + 3;
+			r = cli_check_ipv4("--net gw", nic->gw, why, whylen);
+		} else {
+			r = errf(why, whylen, -EINVAL, "--net '%s': unknown option '%s' (expected mac=, "
+				 "ip= or gw=)", spec, opt);
+		}
+	}
+	if (r == 0 && nic->gw && !nic->ip)
+		r = errf(why, whylen, -EINVAL, "--net '%s': gw= needs ip= too", spec);
+	if (r == 0)
+		return 0;
+fail:
+	free(copy);
+	memset(nic, 0, sizeof(*nic));
+	return r;
+}
 
 int cli_parse_drive(const char *flag, const char *spec, struct cli_drive *d,
 		    char *why, size_t whylen)
@@ -118,14 +203,20 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 		{ "rootfs", required_argument, NULL, OPT_ROOTFS },
 		{ "drive", required_argument, NULL, OPT_DRIVE },
 		{ "io-engine", required_argument, NULL, OPT_IO_ENGINE },
+		{ "net", required_argument, NULL, OPT_NET },
+		{ "ip", required_argument, NULL, OPT_IP },
+		{ "gw", required_argument, NULL, OPT_GW },
+		{ "id", required_argument, NULL, OPT_ID },
 		{ NULL, 0, NULL, 0 },
 	};
 	/* '+': stop at the first non-option, which starts the guest command. */
 	static const char shortopts[] = "+:e:w:vh";
+	const char *ip = NULL, *gw = NULL;
 	uint64_t n;
 	int c, r;
 
 	memset(out, 0, sizeof(*out));
+	out->vm_id = CLI_DEFAULT_VM_ID;
 	out->cpus = CLI_DEFAULT_CPUS;
 	out->mem_mib = CLI_DEFAULT_MEM_MIB;
 	out->boot = BOOT_PREF_AUTO;
@@ -196,6 +287,31 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 			else
 				return errf(why, whylen, -EINVAL, "--io-engine '%s': expected uring or sync", optarg);
 			break;
+		case OPT_NET:
+			if (out->nr_nics == CLI_MAX_NICS)
+				return errf(why, whylen, -EINVAL, "--net: at most %d NICs", CLI_MAX_NICS);
+			r = cli_parse_nic(optarg, &out->nics[out->nr_nics], why, whylen);
+			if (r < 0)
+				return r;
+			out->nr_nics++;
+			break;
+		case OPT_IP:
+			r = cli_check_cidr("--ip", optarg, why, whylen);
+			if (r < 0)
+				return r;
+			ip = optarg;
+			break;
+		case OPT_GW:
+			r = cli_check_ipv4("--gw", optarg, why, whylen);
+			if (r < 0)
+				return r;
+			gw = optarg;
+			break;
+		case OPT_ID:
+			if (!optarg[0] || strlen(optarg) > 64)
+				return errf(why, whylen, -EINVAL, "--id '%s': expected 1-64 bytes", optarg);
+			out->vm_id = optarg;
+			break;
 		case 'e':
 			if (!strchr(optarg, '=') || optarg[0] == '=')
 				return errf(why, whylen, -EINVAL, "--env '%s': expected KEY=VALUE", optarg);
@@ -231,6 +347,26 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 				    argv[optind - 1]);
 		}
 	}
+	/* --ip / --gw: shorthands for the first NIC's ip= / gw=. */
+	if ((ip || gw) && out->nr_nics == 0)
+		return errf(why, whylen, -EINVAL, "%s needs a NIC: add --net TAP (see scripts/mktap)",
+			    ip ? "--ip" : "--gw");
+	if (ip && out->nics[0].ip)
+		return errf(why, whylen, -EINVAL, "--ip and --net %s,ip=... both set eth0's address; "
+			    "drop one", out->nics[0].tap);
+	if (gw && out->nics[0].gw)
+		return errf(why, whylen, -EINVAL, "--gw and --net %s,gw=... both set the gateway; "
+			    "drop one", out->nics[0].tap);
+	if (ip)
+		out->nics[0].ip = ip;
+	if (gw)
+		out->nics[0].gw = gw;
+	for (unsigned int i = 1, gws = !!(out->nr_nics && out->nics[0].gw); i < out->nr_nics; i++)
+		if (out->nics[i].gw && gws++)
+			return errf(why, whylen, -EINVAL, "--net %s,gw=...: only one NIC may have the default "
+				    "gateway", out->nics[i].tap);
+	if (out->nr_nics && out->nics[0].gw && !out->nics[0].ip)
+		return errf(why, whylen, -EINVAL, "--gw needs an address for eth0 too: add --ip ADDR/PREFIX");
 	if (out->no_initrd && out->initrd)
 		return errf(why, whylen, -EINVAL, "--initrd and --no-initrd contradict each other; drop one");
 	out->argv = argv + optind;
@@ -249,6 +385,11 @@ void cli_run_free(struct cli_run *run)
 	}
 	run->have_rootfs = false;
 	run->nr_drives = 0;
+	for (unsigned int i = 0; i < run->nr_nics; i++) {
+		free(run->nics[i].tap);
+		run->nics[i].tap = NULL;
+	}
+	run->nr_nics = 0;
 }
 
 static bool cli_agent_safe(unsigned char ch)
@@ -370,6 +511,19 @@ int cli_build_cmdline(const struct cli_run *run, enum console_stdin mode, const 
 		r = cli_append(out, outlen, &len, "env=", NULL, false);
 		for (unsigned int i = 0; r == 0 && i < run->nr_env; i++)
 			r = cli_append_elem(out, outlen, &len, run->env[i], i == 0);
+	}
+	/* net=IFACE:ADDR/PREFIX[:GW],... for every NIC with an address. */
+	for (unsigned int i = 0, k = 0; r == 0 && i < run->nr_nics; i++) {
+		char elem[96];
+
+		if (!run->nics[i].ip)
+			continue;
+		snprintf(elem, sizeof(elem), "eth%u:%s%s%s", i, run->nics[i].ip,
+			 run->nics[i].gw ? ":" : "", run->nics[i].gw ? run->nics[i].gw : "");
+		if (k == 0)
+			r = cli_append(out, outlen, &len, "net=", NULL, false);
+		if (r == 0)
+			r = cli_append_elem(out, outlen, &len, elem, k++ == 0);
 	}
 	if (r == 0)
 		r = cli_append(out, outlen, &len, "cmd=", NULL, false);

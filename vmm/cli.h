@@ -14,6 +14,18 @@
 
 #define CLI_MAX_ENV 64
 #define CLI_MAX_DRIVES 16
+#define CLI_MAX_NICS 8
+#define CLI_DEFAULT_VM_ID "anonymous-instance" /* Firecracker's default --id */
+
+/* --net TAP[,mac=MAC][,ip=ADDR/PREFIX][,gw=ADDR] */
+struct cli_nic {
+	char *tap;         /* owns the strdup'ed spec; the other strings point into it */
+	const char *mac;   /* NULL: derived from the VM id and the tap name */
+	uint8_t mac_bytes[6];
+	bool have_mac;
+	const char *ip;    /* guest address ADDR/PREFIX for the agent, or NULL */
+	const char *gw;    /* default gateway, or NULL */
+};
 
 /* --rootfs / --drive: PATH[,ro][,id=NAME][,cache=writeback|unsafe] */
 struct cli_drive {
@@ -32,6 +44,9 @@ struct cli_run {
 	struct cli_drive drives[CLI_MAX_DRIVES]; /* --drive, in order */
 	unsigned int nr_drives;
 	enum io_engine_kind io_engine;
+	struct cli_nic nics[CLI_MAX_NICS]; /* --net, in order: eth0, eth1, ... */
+	unsigned int nr_nics;
+	const char *vm_id;        /* --id (default CLI_DEFAULT_VM_ID) */
 	const char *cmdline;      /* NULL: brisk's default kernel parameters */
 	unsigned int cpus;
 	uint64_t mem_mib;
@@ -74,6 +89,12 @@ int cli_parse_drive(const char *flag, const char *spec, struct cli_drive *d,
 		    char *why, size_t whylen);
 
 /*
+ * Parse a NIC spec "TAP[,mac=MAC][,ip=ADDR/PREFIX][,gw=ADDR]" into @nic
+ * (strings point into a copy owned by nic->tap). 0 or -EINVAL with a message.
+ */
+int cli_parse_nic(const char *spec, struct cli_nic *nic, char *why, size_t whylen);
+
+/*
  * Percent-encode @in for the agent (docs/guest-interface.md): bytes outside
  * [A-Za-z0-9-_./:=+@] become %XX, "" becomes "%". Writes at most @outlen
  * bytes incl. NUL. Returns the length, or -E2BIG when it does not fit.
@@ -83,7 +104,7 @@ int cli_agent_encode(const char *in, char *out, size_t outlen);
 /*
  * Kernel command line for @run: the base parameters (default or --cmdline),
  * the log level, and — unless --cmdline was given without a command — the
- * agent's options after "--": stdin=, v=1, cwd=, env=LIST, cmd=LIST (lists
+ * agent's options after "--": stdin=, v=1, cwd=, env=LIST, net=LIST, cmd=LIST (lists
  * are comma-separated percent-encoded elements; no command = /bin/sh).
  * @extra (device and root parameters from the machine, may be "") goes
  * first, so the user's own parameters override it. Returns the length or

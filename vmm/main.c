@@ -6,6 +6,7 @@
 #include "vmm/log.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
+#include "virtio/tap.h"
 
 #include <libgen.h>
 #include <limits.h>
@@ -193,7 +194,8 @@ static int resolve_storage(const struct cli_run *run, struct vm_config *cfg,
 		};
 	cfg->drives = drives;
 
-	n = vm_virtio_cmdline(cfg->nr_drives, extra, extralen);
+	/* Drives first, then NICs: the order vm_create() gives them slots in. */
+	n = vm_virtio_cmdline(cfg->nr_drives + run->nr_nics, extra, extralen);
 	if (n < 0)
 		return n;
 	len = (size_t)n;
@@ -207,12 +209,27 @@ static int resolve_storage(const struct cli_run *run, struct vm_config *cfg,
 	return 0;
 }
 
+/* NIC configs from --net: the MAC given, or one derived from the VM id and tap. */
+static void resolve_nics(const struct cli_run *run, struct vm_config *cfg, struct vm_nic_config *nics)
+{
+	for (unsigned int i = 0; i < run->nr_nics; i++) {
+		nics[i].tap = run->nics[i].tap;
+		if (run->nics[i].have_mac)
+			memcpy(nics[i].mac, run->nics[i].mac_bytes, sizeof(nics[i].mac));
+		else
+			mac_from_id(run->vm_id, run->nics[i].tap, nics[i].mac);
+	}
+	cfg->nics = nics;
+	cfg->nr_nics = run->nr_nics;
+}
+
 static int run_vm(struct cli_run *run, uint64_t start_us, uint64_t start_cpu_us)
 {
 	static struct run_state st; /* large (serial rings); keep it off the stack */
 	static char cmdline[CMDLINE_MAX], extra[2048];
 	static char kernel_buf[PATH_MAX], initrd_buf[PATH_MAX], rootfs_buf[PATH_MAX];
 	struct blk_drive_config drives[CLI_MAX_DRIVES];
+	struct vm_nic_config nics[CLI_MAX_NICS];
 	char why[VM_WHY_MAX];
 	struct vm_config cfg = { 0 };
 	enum console_stdin mode;
@@ -222,6 +239,7 @@ static int run_vm(struct cli_run *run, uint64_t start_us, uint64_t start_cpu_us)
 	log_set_level(run->verbose >= 2 ? LOG_DEBUG : run->verbose ? LOG_INFO : LOG_WARN);
 	mode = console_detect_stdin(STDIN_FILENO);
 	agent = run->argc > 0 || !run->cmdline;
+	resolve_nics(run, &cfg, nics);
 	if (resolve_storage(run, &cfg, drives, extra, sizeof(extra), initrd_buf, rootfs_buf) < 0 ||
 	    cli_build_cmdline(run, mode, extra, cmdline, sizeof(cmdline)) < 0) {
 		log_err("the command and its arguments are too long for the kernel command line; "
@@ -238,8 +256,8 @@ static int run_vm(struct cli_run *run, uint64_t start_us, uint64_t start_cpu_us)
 	cfg.boot_timer = run->boot_timer;
 	cfg.start_us = start_us;
 	cfg.start_cpu_us = start_cpu_us;
-	log_info("kernel %s, initrd %s, %u drive(s), %u vCPU, %llu MiB", cfg.kernel_path,
-		 cfg.initrd_path ? cfg.initrd_path : "none", cfg.nr_drives, cfg.nr_cpus,
+	log_info("kernel %s, initrd %s, %u drive(s), %u NIC(s), %u vCPU, %llu MiB", cfg.kernel_path,
+		 cfg.initrd_path ? cfg.initrd_path : "none", cfg.nr_drives, cfg.nr_nics, cfg.nr_cpus,
 		 (unsigned long long)cfg.mem_mib);
 	log_info("kernel command line: %s", cmdline);
 

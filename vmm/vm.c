@@ -5,6 +5,7 @@
 #include "vmm/log.h"
 #include "vmm/mptable.h"
 #include "vmm/util.h"
+#include "virtio/tap.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -143,6 +144,7 @@ static void vm_on_stdin_ready(void *opaque)
 }
 
 static int vm_add_drive(struct vm *vm, const struct blk_drive_config *d, char *why, size_t whylen);
+static int vm_add_nic(struct vm *vm, const struct vm_nic_config *c, char *why, size_t whylen);
 
 static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg, char *why, size_t whylen)
 {
@@ -181,8 +183,16 @@ static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg, char *wh
 	if (cfg->nr_drives > VM_MAX_DRIVES)
 		return errf(why, whylen, -EINVAL, "%u drives: at most %d are supported",
 			    cfg->nr_drives, VM_MAX_DRIVES);
+	if (cfg->nr_nics > VM_MAX_NICS)
+		return errf(why, whylen, -EINVAL, "%u NICs: at most %d are supported",
+			    cfg->nr_nics, VM_MAX_NICS);
 	for (unsigned int i = 0; i < cfg->nr_drives; i++) {
 		r = vm_add_drive(vm, &cfg->drives[i], why, whylen);
+		if (r < 0)
+			return r;
+	}
+	for (unsigned int i = 0; i < cfg->nr_nics; i++) {
+		r = vm_add_nic(vm, &cfg->nics[i], why, whylen);
 		if (r < 0)
 			return r;
 	}
@@ -208,56 +218,145 @@ int vm_virtio_cmdline(unsigned int nr_devices, char *out, size_t outlen)
 	return (int)len;
 }
 
-/* One virtio-blk drive: image, engine, transport, irqfd, ioeventfd, MMIO window. */
+/*
+ * Put transport @d for @ops/@dev on the next virtio-mmio slot: irqfd on
+ * its GSI, one ioeventfd per queue on QueueNotify (datamatch = queue
+ * index, so kicks never exit to userspace), the 4 KiB MMIO window.
+ * @what names the device in messages. 0 or -errno with @why.
+ */
+static int vm_wire_virtio(struct vm *vm, struct vm_virtio *d, const struct virtio_dev_ops *ops,
+			  void *dev, const char *what, char *why, size_t whylen)
+{
+	uint64_t base;
+	int r;
+
+	if (vm->nr_virtio >= VM_MAX_VIRTIO_DEVICES)
+		return errf(why, whylen, -ENOSPC, "%s: at most %d drives and NICs together",
+			    what, VM_MAX_VIRTIO_DEVICES);
+	d->slot = vm->nr_virtio++;
+	base = VM_VIRTIO_MMIO_BASE + d->slot * VIRTIO_MMIO_SIZE;
+	r = vm_irqfd(vm, &d->irq_fd, VM_VIRTIO_GSI_BASE + d->slot);
+	if (r < 0)
+		return errf(why, whylen, r, "%s: KVM_IRQFD: %s", what, strerror(-r));
+	virtio_mmio_init(&d->mmio, ops, dev, &vm->mem, d->irq_fd);
+	d->wired = true;
+	for (unsigned int q = 0; q < ops->nr_queues; q++) {
+		struct kvm_ioeventfd ioev = {
+			.datamatch = q,
+			.addr = base + VIRTIO_MMIO_QUEUE_NOTIFY,
+			.len = 4,
+			.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+		};
+
+		d->notify_fds[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (d->notify_fds[q] < 0)
+			return errf(why, whylen, -errno, "eventfd: %s", strerror(errno));
+		ioev.fd = d->notify_fds[q];
+		if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &ioev) < 0)
+			return errf(why, whylen, -errno, "%s: KVM_IOEVENTFD: %s", what, strerror(errno));
+		d->mmio.notify_fds[q] = d->notify_fds[q];
+	}
+	r = bus_register(&vm->mmio, base, VIRTIO_MMIO_SIZE, virtio_mmio_io, &d->mmio);
+	if (r < 0)
+		return errf(why, whylen, r, "%s: MMIO window: %s", what, strerror(-r));
+	return 0;
+}
+
+/* A transport slot with no fds yet (vm_unwire_virtio() may run on it). */
+static void vm_virtio_clear(struct vm_virtio *d)
+{
+	d->wired = false;
+	d->irq_fd = -1;
+	for (unsigned int q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++)
+		d->notify_fds[q] = -1;
+}
+
+/* Release what vm_wire_virtio() set up (the KVM side goes with the VM fd). */
+static void vm_unwire_virtio(struct vm_virtio *d)
+{
+	if (d->wired)
+		virtio_mmio_destroy(&d->mmio);
+	d->wired = false;
+	close_fd(&d->irq_fd);
+	for (unsigned int q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++)
+		close_fd(&d->notify_fds[q]);
+}
+
+/* One virtio-blk drive: image, engine, transport. */
 static int vm_add_drive(struct vm *vm, const struct blk_drive_config *d, char *why, size_t whylen)
 {
 	struct vm_blk *vb = &vm->blks[vm->nr_blks];
-	uint64_t base = VM_VIRTIO_MMIO_BASE + vm->nr_blks * VIRTIO_MMIO_SIZE;
-	struct kvm_ioeventfd ioev = {
-		.datamatch = 0, /* queue 0 */
-		.addr = base + VIRTIO_MMIO_QUEUE_NOTIFY,
-		.len = 4,
-		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
-	};
-	char reason[VM_WHY_MAX];
+	const char *name = d->id ? d->id : d->path;
+	char reason[VM_WHY_MAX], what[64];
 	int r;
 
-	vb->irq_fd = vb->notify_fd = -1;
 	r = virtio_blk_open(&vb->blk, d, reason, sizeof(reason));
 	if (r < 0)
-		return errf(why, whylen, r, "drive '%s': %s", d->id ? d->id : d->path, reason);
+		return errf(why, whylen, r, "drive '%s': %s", name, reason);
 	vb->open = true;
 	vm->nr_blks++;
-	r = vm_irqfd(vm, &vb->irq_fd, VM_VIRTIO_GSI_BASE + vm->nr_blks - 1);
+	snprintf(what, sizeof(what), "drive '%s'", name);
+	r = vm_wire_virtio(vm, &vb->dev, &virtio_blk_ops, &vb->blk, what, why, whylen);
 	if (r < 0)
-		return errf(why, whylen, r, "drive '%s': KVM_IRQFD: %s", d->path, strerror(-r));
-	vb->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vb->notify_fd < 0)
-		return errf(why, whylen, -errno, "eventfd: %s", strerror(errno));
-	ioev.fd = vb->notify_fd;
-	if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &ioev) < 0)
-		return errf(why, whylen, -errno, "drive '%s': KVM_IOEVENTFD: %s", d->path, strerror(errno));
-	virtio_mmio_init(&vb->mmio, &virtio_blk_ops, &vb->blk, &vm->mem, vb->irq_fd);
-	vb->mmio.notify_fds[0] = vb->notify_fd;
-	vb->blk.transport = &vb->mmio;
-	r = bus_register(&vm->mmio, base, VIRTIO_MMIO_SIZE, virtio_mmio_io, &vb->mmio);
-	if (r < 0)
-		return errf(why, whylen, r, "drive '%s': MMIO window: %s", d->path, strerror(-r));
+		return r;
+	vb->blk.transport = &vb->dev.mmio;
 	log_info("drive '%s': %s, %llu sectors%s, %s I/O, virtio-mmio 0x%llx GSI %u",
 		 d->id ? d->id : "", d->path, (unsigned long long)vb->blk.capacity,
 		 vb->blk.read_only ? ", read-only" : "", io_engine_name(vb->blk.io),
-		 (unsigned long long)base, VM_VIRTIO_GSI_BASE + vm->nr_blks - 1);
+		 (unsigned long long)(VM_VIRTIO_MMIO_BASE + vb->dev.slot * VIRTIO_MMIO_SIZE),
+		 VM_VIRTIO_GSI_BASE + vb->dev.slot);
 	return 0;
+}
+
+/* One virtio-net NIC: attach to the tap, transport. */
+static int vm_add_nic(struct vm *vm, const struct vm_nic_config *c, char *why, size_t whylen)
+{
+	struct vm_net *vn = &vm->nets[vm->nr_nets];
+	struct net_config nc = { .is_tap = true };
+	char reason[VM_WHY_MAX], what[64];
+	int r, fd;
+
+	fd = tap_open(c->tap, reason, sizeof(reason));
+	if (fd < 0)
+		return errf(why, whylen, fd, "--net: %s", reason);
+	nc.fd = fd;
+	nc.offloads = tap_has_offloads(fd);
+	nc.mtu = tap_mtu(c->tap);
+	memcpy(nc.mac, c->mac, sizeof(nc.mac));
+	r = virtio_net_init(&vn->net, &nc);
+	if (r < 0)
+		return errf(why, whylen, r, "--net %s: %s", c->tap, strerror(-r));
+	snprintf(vn->tap, sizeof(vn->tap), "%s", c->tap);
+	vn->open = true;
+	vm->nr_nets++;
+	snprintf(what, sizeof(what), "NIC on tap '%s'", c->tap);
+	r = vm_wire_virtio(vm, &vn->dev, &virtio_net_ops, &vn->net, what, why, whylen);
+	if (r < 0)
+		return r;
+	vn->net.transport = &vn->dev.mmio;
+	log_info("NIC eth%u: tap %s, MAC %02x:%02x:%02x:%02x:%02x:%02x, MTU %u%s, virtio-mmio 0x%llx GSI %u",
+		 vm->nr_nets - 1, c->tap, c->mac[0], c->mac[1], c->mac[2], c->mac[3], c->mac[4],
+		 c->mac[5], vn->net.mtu, nc.offloads ? ", offloads" : "",
+		 (unsigned long long)(VM_VIRTIO_MMIO_BASE + vn->dev.slot * VIRTIO_MMIO_SIZE),
+		 VM_VIRTIO_GSI_BASE + vn->dev.slot);
+	return 0;
+}
+
+/* Consume a queue-notify eventfd's counter. */
+static void vm_drain_notify(int fd)
+{
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_debug("queue notify eventfd: %s", strerror(errno));
 }
 
 static void vm_on_blk_notify(void *opaque, uint32_t events)
 {
 	struct vm_blk *vb = opaque;
-	uint64_t v;
 
 	(void)events;
-	if (read(vb->notify_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_debug("queue notify eventfd: %s", strerror(errno));
+	vm_drain_notify(vb->dev.notify_fds[0]);
 	virtio_blk_notify(&vb->blk);
 }
 
@@ -269,15 +368,46 @@ static void vm_on_blk_io(void *opaque, uint32_t events)
 	virtio_blk_io_event(&vb->blk);
 }
 
+static void vm_on_net_rx_notify(void *opaque, uint32_t events)
+{
+	struct vm_net *vn = opaque;
+
+	(void)events;
+	vm_drain_notify(vn->dev.notify_fds[NET_RX_QUEUE]);
+	virtio_net_notify(&vn->net, NET_RX_QUEUE);
+}
+
+static void vm_on_net_tx_notify(void *opaque, uint32_t events)
+{
+	struct vm_net *vn = opaque;
+
+	(void)events;
+	vm_drain_notify(vn->dev.notify_fds[NET_TX_QUEUE]);
+	virtio_net_notify(&vn->net, NET_TX_QUEUE);
+}
+
 int vm_attach_events(struct vm *vm, struct event_loop *loop)
 {
 	for (unsigned int i = 0; i < vm->nr_blks; i++) {
 		struct vm_blk *vb = &vm->blks[i];
 		int io_fd = io_engine_event_fd(vb->blk.io);
-		int r = event_loop_add(loop, vb->notify_fd, EPOLLIN, vm_on_blk_notify, vb);
+		int r = event_loop_add(loop, vb->dev.notify_fds[0], EPOLLIN, vm_on_blk_notify, vb);
 
 		if (r == 0 && io_fd >= 0)
 			r = event_loop_add(loop, io_fd, EPOLLIN, vm_on_blk_io, vb);
+		if (r < 0)
+			return r;
+	}
+	for (unsigned int i = 0; i < vm->nr_nets; i++) {
+		struct vm_net *vn = &vm->nets[i];
+		int r = event_loop_add(loop, vn->dev.notify_fds[NET_RX_QUEUE], EPOLLIN,
+				       vm_on_net_rx_notify, vn);
+
+		if (r == 0)
+			r = event_loop_add(loop, vn->dev.notify_fds[NET_TX_QUEUE], EPOLLIN,
+					   vm_on_net_tx_notify, vn);
+		if (r == 0)
+			r = virtio_net_attach(&vn->net, loop);
 		if (r < 0)
 			return r;
 	}
@@ -421,6 +551,10 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *why, size_t whyl
 	vm->com1_irq_fd = vm->com2_irq_fd = vm->serial_kick_fd = -1;
 	for (unsigned int i = 0; i < VM_MAX_CPUS; i++)
 		vm->vcpus[i].fd = -1;
+	for (unsigned int i = 0; i < VM_MAX_DRIVES; i++)
+		vm_virtio_clear(&vm->blks[i].dev);
+	for (unsigned int i = 0; i < VM_MAX_NICS; i++)
+		vm_virtio_clear(&vm->nets[i].dev);
 	atomic_init(&vm->end, VM_END_NONE);
 	if (cfg->nr_cpus < 1 || cfg->nr_cpus > VM_MAX_CPUS)
 		return errf(why, whylen, -EINVAL, "vCPU count %u out of range 1..%d",
@@ -519,16 +653,35 @@ void vm_destroy(struct vm *vm)
 		struct vm_blk *vb = &vm->blks[i];
 
 		if (vb->open) {
-			pthread_mutex_lock(&vb->mmio.lock);
+			if (vb->dev.wired)
+				pthread_mutex_lock(&vb->dev.mmio.lock);
 			virtio_blk_close(&vb->blk);
-			pthread_mutex_unlock(&vb->mmio.lock);
-			virtio_mmio_destroy(&vb->mmio);
+			if (vb->dev.wired)
+				pthread_mutex_unlock(&vb->dev.mmio.lock);
 			vb->open = false;
 		}
-		close_fd(&vb->irq_fd);
-		close_fd(&vb->notify_fd);
+		vm_unwire_virtio(&vb->dev);
 	}
 	vm->nr_blks = 0;
+	for (unsigned int i = 0; i < vm->nr_nets; i++) {
+		struct vm_net *vn = &vm->nets[i];
+
+		if (vn->open) {
+			const struct net_stats *st = &vn->net.stats;
+
+			log_info("NIC eth%u (%s): rx %llu packets %llu bytes %llu dropped %llu paused; "
+				 "tx %llu packets %llu bytes %llu dropped; %llu bad chains", i, vn->tap,
+				 (unsigned long long)st->rx_packets, (unsigned long long)st->rx_bytes,
+				 (unsigned long long)st->rx_dropped, (unsigned long long)st->rx_paused,
+				 (unsigned long long)st->tx_packets, (unsigned long long)st->tx_bytes,
+				 (unsigned long long)st->tx_dropped, (unsigned long long)st->bad_chains);
+			virtio_net_close(&vn->net); /* the event loop no longer runs */
+		}
+		vn->open = false;
+		vm_unwire_virtio(&vn->dev);
+	}
+	vm->nr_nets = 0;
+	vm->nr_virtio = 0;
 	for (unsigned int i = 0; i < vm->nr_cpus; i++) {
 		struct vcpu *vcpu = &vm->vcpus[i];
 

@@ -24,14 +24,24 @@
 #include "vmm/serial.h"
 #include "vmm/event_loop.h"
 #include "virtio/blk.h"
+#include "virtio/net.h"
 
 #define VM_MAX_CPUS 32
 #define VM_MAX_MEM_MIB (1024ULL * 1024) /* 1 TiB */
 #define VM_WHY_MAX 512
 #define VM_MAX_DRIVES 16
+#define VM_MAX_NICS 8
+/* GSIs 5..23 (IOAPIC pins) for virtio devices: at most 19 of them. */
+#define VM_MAX_VIRTIO_DEVICES 19
 /* virtio-mmio windows follow the boot timer's page in the MMIO gap; GSIs 5.. */
 #define VM_VIRTIO_MMIO_BASE 0xC0001000ULL
 #define VM_VIRTIO_GSI_BASE 5
+
+/* One NIC: an existing tap and the guest's MAC. */
+struct vm_nic_config {
+	const char *tap;
+	uint8_t mac[6];
+};
 
 struct vm_config {
 	const char *kernel_path;
@@ -45,6 +55,8 @@ struct vm_config {
 	uint64_t start_cpu_us;     /* process CPU time at start, µs */
 	const struct blk_drive_config *drives; /* virtio-blk drives, /dev/vda first */
 	unsigned int nr_drives;
+	const struct vm_nic_config *nics;      /* virtio-net NICs after the drives, eth0 first */
+	unsigned int nr_nics;
 };
 
 enum vm_end {
@@ -64,12 +76,27 @@ struct vcpu {
 	bool started;
 };
 
-/* One virtio-blk drive on its virtio-mmio window. */
-struct vm_blk {
+/* A virtio device's transport on its MMIO window, with its KVM plumbing. */
+struct vm_virtio {
 	struct virtio_mmio mmio;
+	unsigned int slot;   /* window VM_VIRTIO_MMIO_BASE + slot * 4 KiB, GSI 5 + slot */
+	int irq_fd;          /* irqfd on its GSI */
+	int notify_fds[VIRTIO_MMIO_MAX_QUEUES]; /* ioeventfds on QueueNotify, one per queue */
+	bool wired;          /* mmio initialised */
+};
+
+/* One virtio-blk drive. */
+struct vm_blk {
+	struct vm_virtio dev;
 	struct virtio_blk blk;
-	int irq_fd;     /* irqfd on its GSI */
-	int notify_fd;  /* ioeventfd on QueueNotify for queue 0 */
+	bool open;
+};
+
+/* One virtio-net NIC on a tap. */
+struct vm_net {
+	struct vm_virtio dev;
+	struct virtio_net net;
+	char tap[16];
 	bool open;
 };
 
@@ -92,6 +119,9 @@ struct vm {
 	struct exit_dev exit_dev;
 	struct vm_blk blks[VM_MAX_DRIVES];
 	unsigned int nr_blks;
+	struct vm_net nets[VM_MAX_NICS];
+	unsigned int nr_nets;
+	unsigned int nr_virtio;       /* virtio-mmio slots in use (drives, then NICs) */
 	int com1_irq_fd, com2_irq_fd; /* irqfds for GSI 4 and 3 */
 	int serial_kick_fd;           /* serial → main loop */
 

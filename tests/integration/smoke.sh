@@ -140,6 +140,69 @@ t_stdout_closed() {
 	expect_eq "status with closed stdout" 0 "$?"
 }
 
+# --- virtio-net on a local tap (root only): the test guest has no virtio
+# driver, so the NIC never reaches DRIVER_OK and brisk must not read the tap.
+NET_TAP=bsmk$$
+FLOOD=${NETFLOOD:-build/netflood}
+
+# brisk_pid BGPID — brisk's pid under GNU timeout (a child) or busybox timeout (itself).
+brisk_pid() {
+	if [ "$(cat "/proc/$1/comm" 2>/dev/null)" = brisk ]; then echo "$1"; else pgrep -P "$1" brisk; fi
+}
+
+# thread_ticks PID — utime + stime of thread PID (the main thread), clock ticks.
+thread_ticks() {
+	sed 's/.*) //' "/proc/$1/task/$1/stat" | awk '{ print $12 + $13 }'
+}
+
+t_net_flood_inactive_nic() {
+	scripts/mktap "$NET_TAP" 172.31.250.1/24 2>"$T_TMP/mktap" || { fail "mktap: $(cat "$T_TMP/mktap")"; return 1; }
+	# shellcheck disable=SC2086
+	timeout 20 "$BRISK" run $GUEST -v --net "$NET_TAP" --cmdline "ticks=30 interval_ms=100" \
+		</dev/null >"$T_TMP/out" 2>"$T_TMP/err" &
+	bg=$!
+	sleep 0.5
+	pid=$(brisk_pid $bg)
+	t0=$(thread_ticks "$pid")
+	"$FLOOD" "$NET_TAP" 2 1000 >"$T_TMP/flood" 2>&1
+	t1=$(thread_ticks "$pid")
+	wait $bg
+	RC=$?
+	ERR=$(cat "$T_TMP/err")
+	expect_eq status 0 "$RC" &&
+		expect_contains "flood ran" "netflood: sent" "$(cat "$T_TMP/flood")" &&
+		expect_contains "counters" "NIC eth0 ($NET_TAP): rx 0 packets" "$ERR" || return 1
+	[ $((t1 - t0)) -lt 50 ] || fail "main thread used $((t1 - t0)) ticks in 2 s of flood"
+}
+
+t_net_tap_deleted() {
+	# shellcheck disable=SC2086
+	timeout 20 "$BRISK" run $GUEST -v --net "$NET_TAP" --cmdline "ticks=20 interval_ms=100" \
+		</dev/null >"$T_TMP/out" 2>"$T_TMP/err" &
+	bg=$!
+	sleep 0.5
+	pid=$(brisk_pid $bg)
+	t0=$(thread_ticks "$pid")
+	scripts/mktap --del "$NET_TAP" 2>/dev/null
+	sleep 1
+	t1=$(thread_ticks "$pid")
+	wait $bg
+	RC=$?
+	expect_eq status 0 "$RC" || return 1
+	[ $((t1 - t0)) -lt 50 ] || fail "main thread used $((t1 - t0)) ticks after the tap went away"
+}
+
+t_net_errors() {
+	timeout 20 "$BRISK" run $GUEST --net nosuchtap0 --cmdline exit=0 </dev/null >/dev/null 2>"$T_TMP/err"
+	RC=$?
+	expect_eq status 125 "$RC" &&
+		expect_contains stderr "tap 'nosuchtap0' does not exist; create it first: scripts/mktap nosuchtap0" \
+			"$(cat "$T_TMP/err")" || return 1
+	timeout 20 "$BRISK" run $GUEST --net bad,mac=01:00:00:00:00:01 --cmdline exit=0 </dev/null >/dev/null 2>"$T_TMP/err"
+	RC=$?
+	expect_eq status 125 "$RC" && expect_contains stderr "unicast" "$(cat "$T_TMP/err")"
+}
+
 run_test "hello on COM1" t_hello
 run_test "exit status through the exit device" t_exit_status
 run_test "boot timer line with --boot-timer" t_boot_timer
@@ -158,4 +221,9 @@ run_test "corrupt kernel file" t_corrupt_kernel
 run_test "bad flag" t_bad_flag
 run_test "SIGTERM gives 128+15" t_sigterm
 run_test "closed stdout" t_stdout_closed
+run_test "--net: bad tap or MAC: 125 naming the fix" t_net_errors
+# Taps need root (CI runs as root).
+run_test "--net: flooded tap, NIC without a driver: not read, brisk idle" t_net_flood_inactive_nic
+run_test "--net: tap deleted under a running VM: no spin, clean exit" t_net_tap_deleted
+scripts/mktap --del "$NET_TAP" 2>/dev/null
 finish smoke

@@ -8,6 +8,7 @@
 #                    FUZZ_TIME seconds from its seed corpus tests/fuzz/corpus/NAME/
 #   make fuzz-seeds  regenerate the loader seed corpus
 #   make build/netflood  the tap flooder of tests/integration/net.sh
+#   make build/tapio     tap I/O micro-benchmark, readv/writev vs io_uring
 
 .PHONY: unit unit-asan fuzz fuzz-seeds
 
@@ -103,3 +104,9 @@ fuzz-seeds: $(FUZZ_OUT)/gen_seeds
 $(BUILD)/netflood: tests/tools/netflood.c
 	@mkdir -p $(@D)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -static $< -o $@
+
+# Tap I/O micro-benchmark (readv/writev vs io_uring), run by hand on a host
+# tap: build/tapio TAP [FRAMES] [FRAME_BYTES] [BATCH]. Not part of make test.
+$(BUILD)/tapio: tests/tools/tapio.c
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) $< -o $@ $(LDLIBS)

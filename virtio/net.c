@@ -87,6 +87,14 @@ static uint32_t net_wanted_interest(const struct virtio_net *n)
 	return ev;
 }
 
+/* Forget the gathered RX buffers (device reset: the driver takes them all back). */
+static void net_rx_forget(struct virtio_net *n)
+{
+	n->rx_nparts = 0;
+	n->rx_iovcnt = 0;
+	n->rx_room = 0;
+}
+
 static int net_activate(void *dev, uint64_t features)
 {
 	struct virtio_net *n = dev;
@@ -105,6 +113,7 @@ static int net_activate(void *dev, uint64_t features)
 	n->active = true;
 	n->rx_wait_buffers = false;
 	n->tx_wait_tap = false;
+	net_rx_forget(n);
 	net_set_interest(n, net_wanted_interest(n));
 	return 0;
 }
@@ -118,6 +127,7 @@ static void net_reset(void *dev)
 	n->features = 0;
 	n->rx_wait_buffers = n->tx_wait_tap = false;
 	n->need_signal[0] = n->need_signal[1] = false;
+	net_rx_forget(n);
 	net_set_interest(n, 0);
 	if (n->is_tap && n->tap_offloads)
 		tap_set_offload(n->fd, 0);
@@ -264,83 +274,78 @@ static uint32_t net_rx_need(const struct virtio_net *n)
 	return NET_HDR_SIZE + MIN(n->mtu + NET_ETH_HLEN + 4, NET_MAX_FRAME);
 }
 
-/* Append chain @c's (writable) buffers to rx_iov as part @p. False when they do not fit. */
-static bool net_rx_add_part(struct virtio_net *n, unsigned int p, unsigned int *iovcnt,
-			    const struct virtq_chain *c)
+/* Keep popped chain @c (writable buffers) as the next RX part. */
+static void net_rx_add_part(struct virtio_net *n, const struct virtq_chain *c)
 {
-	if (*iovcnt + c->nr > NET_RX_MAX_IOV)
-		return false;
-	n->rx_parts[p] = (struct net_rx_part){ .head = c->head, .len = (uint32_t)c->in_len,
-					       .iov = *iovcnt };
+	n->rx_parts[n->rx_nparts++] = (struct net_rx_part){
+		.head = c->head, .len = (uint32_t)c->in_len, .iov = n->rx_iovcnt,
+	};
 	for (unsigned int i = 0; i < c->nr; i++)
 		if (c->segs[i].len)
-			n->rx_iov[(*iovcnt)++] = (struct iovec){ c->segs[i].hva, c->segs[i].len };
-	return true;
+			n->rx_iov[n->rx_iovcnt++] = (struct iovec){ c->segs[i].hva, c->segs[i].len };
+	n->rx_room += c->in_len;
+}
+
+/* Is what is gathered enough to read a frame into? */
+static bool net_rx_ready(const struct virtio_net *n)
+{
+	if (n->rx_nparts == 0)
+		return false;
+	if (!has(n, VIRTIO_NET_F_MRG_RXBUF))
+		return true; /* one chain per frame, whatever its size */
+	/* Room for the largest frame, or no iovec left to gather more. */
+	return n->rx_room >= net_rx_need(n) || n->rx_iovcnt >= NET_RX_MAX_IOV;
 }
 
 enum { GATHER_OK, GATHER_EMPTY, GATHER_BROKEN };
 
 /*
- * Pop guest buffers for one frame into rx_parts/rx_iov: one chain without
- * MRG_RXBUF, else chains until they hold net_rx_need() bytes. Bad chains
- * before the first good one are returned with len 0; one after it ends
- * the gathering (it is given back and returned next time). GATHER_EMPTY:
- * not enough buffers, nothing is left popped.
+ * Hold guest buffers for the next frame in rx_parts/rx_iov: one chain
+ * without MRG_RXBUF, else chains until they hold net_rx_need() bytes. The
+ * device keeps what it gathered across frames and pauses (GATHER_EMPTY)
+ * until the driver adds more; nothing is ever given back unused, so no
+ * chain is popped twice. Chains that break the rules are returned at once
+ * with len 0.
  */
-static int net_rx_gather(struct virtio_net *n, unsigned int *nparts, unsigned int *iovcnt,
-			 uint64_t *room)
+static int net_rx_gather(struct virtio_net *n)
 {
 	struct virtq *vq = &n->transport->queues[NET_RX_QUEUE];
 	struct virtq_chain *c = &n->chain;
-	bool mrg = has(n, VIRTIO_NET_F_MRG_RXBUF);
-	uint32_t need = net_rx_need(n);
 
-	*nparts = 0;
-	*iovcnt = 0;
-	*room = 0;
-	for (;;) {
+	while (!net_rx_ready(n)) {
 		int r = virtq_pop(vq, c);
 
 		if (r < 0)
 			return GATHER_BROKEN;
 		if (r == VIRTQ_EMPTY) {
-			uint16_t seen = vq->last_avail;
-
-			if (*nparts == 0 || !mrg) {
-				/* Nothing gathered: wait unless buffers arrived meanwhile. */
-				if (virtq_wait_beyond(vq, seen))
-					continue;
-				return GATHER_EMPTY;
-			}
-			/* Too little room: give it back, wait for more buffers. */
-			virtq_unpop(vq, (uint16_t)*nparts);
-			*nparts = 0;
-			if (virtq_wait_beyond(vq, seen)) {
-				*iovcnt = 0;
-				*room = 0;
+			/* Publish avail_event, then re-check: a buffer added meanwhile is not missed. */
+			if (virtq_end_batch(vq))
 				continue;
-			}
+			/*
+			 * Short of room for the largest frame. Wait for more
+			 * buffers only while the driver still has most of its
+			 * ring: one that refills when half of it is free (Linux
+			 * does) would otherwise wait for us forever. Holding
+			 * half the ring and still short, its buffers are just
+			 * small: read; a frame that does not fit is dropped.
+			 */
+			if (n->rx_nparts * 2 >= vq->size)
+				return GATHER_OK;
 			return GATHER_EMPTY;
 		}
-		/* §5.1.6.3.1: RX buffers are device-writable and hold at least the header. */
-		if (r == VIRTQ_BAD_CHAIN || c->out_len > 0 || c->in_len < NET_HDR_SIZE) {
-			if (*nparts > 0) {
-				virtq_unpop(vq, 1);
-				return GATHER_OK;
-			}
+		/*
+		 * §5.1.6.3.1: RX buffers are device-writable (readable ones come
+		 * first, so segs[0] tells) and hold at least the header.
+		 */
+		if (r == VIRTQ_BAD_CHAIN || c->nr == 0 || !c->segs[0].write ||
+		    c->in_len < NET_HDR_SIZE) {
 			n->stats.bad_chains++;
 			net_push(n, NET_RX_QUEUE, c->head, 0);
 			continue;
 		}
-		if (!net_rx_add_part(n, *nparts, iovcnt, c)) {
-			virtq_unpop(vq, 1); /* no iovec room left: read with what we have */
-			return GATHER_OK;
-		}
-		(*nparts)++;
-		*room += c->in_len;
-		if (!mrg || *room >= need)
-			return GATHER_OK;
+		net_rx_add_part(n, c);
 	}
+	return GATHER_OK;
 }
 
 /* Write the little-endian num_buffers field (header offset 10) into the first part. */
@@ -349,7 +354,8 @@ static void net_rx_set_num_buffers(struct virtio_net *n, uint16_t count)
 	uint8_t v[2] = { (uint8_t)count, (uint8_t)(count >> 8) };
 	uint32_t off = offsetof(struct virtio_net_hdr_v1, num_buffers);
 
-	for (unsigned int i = 0, k = 0; i < NET_RX_MAX_IOV && k < 2; i++) {
+	/* The first part holds at least NET_HDR_SIZE bytes, so this stays inside it. */
+	for (unsigned int i = 0, k = 0; i < n->rx_iovcnt && k < 2; i++) {
 		struct iovec *io = &n->rx_iov[i];
 
 		if (off >= io->iov_len) {
@@ -362,17 +368,35 @@ static void net_rx_set_num_buffers(struct virtio_net *n, uint16_t count)
 	}
 }
 
+/* Return the first @used parts (the frame is in them) and keep the rest for the next frame. */
+static void net_rx_complete(struct virtio_net *n, unsigned int used, uint64_t bytes)
+{
+	unsigned int first_iov = used < n->rx_nparts ? n->rx_parts[used].iov : n->rx_iovcnt;
+
+	for (unsigned int i = 0; i < used; i++) {
+		uint32_t len = (uint32_t)MIN(bytes, (uint64_t)n->rx_parts[i].len);
+
+		net_push(n, NET_RX_QUEUE, n->rx_parts[i].head, len);
+		n->rx_room -= n->rx_parts[i].len;
+		bytes -= len;
+	}
+	n->rx_nparts -= used;
+	memmove(n->rx_parts, n->rx_parts + used, n->rx_nparts * sizeof(n->rx_parts[0]));
+	n->rx_iovcnt -= first_iov;
+	memmove(n->rx_iov, n->rx_iov + first_iov, n->rx_iovcnt * sizeof(n->rx_iov[0]));
+	for (unsigned int i = 0; i < n->rx_nparts; i++)
+		n->rx_parts[i].iov -= first_iov;
+}
+
 /* Receive up to NET_BATCH frames. Lock held. */
 static void net_rx(struct virtio_net *n)
 {
-	struct virtq *vq = &n->transport->queues[NET_RX_QUEUE];
-
 	for (unsigned int frames = 0; n->active && !n->rx_wait_buffers && frames < NET_BATCH;
 	     frames++) {
-		unsigned int nparts, iovcnt, used;
+		unsigned int used, iovcnt;
 		uint64_t room, left;
 		ssize_t got;
-		int r = net_rx_gather(n, &nparts, &iovcnt, &room);
+		int r = net_rx_gather(n);
 
 		if (r == GATHER_BROKEN) {
 			virtio_mmio_needs_reset(n->transport);
@@ -384,30 +408,29 @@ static void net_rx(struct virtio_net *n)
 			net_set_interest(n, net_wanted_interest(n));
 			break;
 		}
-		/* A spill buffer after the guest's: a frame that reaches it did not fit. */
+		/*
+		 * Everything held (without MRG_RXBUF that is one chain), then a
+		 * spill buffer: a frame that reaches it did not fit.
+		 */
+		iovcnt = n->rx_iovcnt;
+		room = n->rx_room;
 		n->rx_iov[iovcnt] = (struct iovec){ n->rx_spill, sizeof(n->rx_spill) };
 		got = readv(n->fd, n->rx_iov, (int)iovcnt + 1);
-		if (got < 0 || (uint64_t)got > room || got < (ssize_t)NET_HDR_SIZE) {
-			virtq_unpop(vq, (uint16_t)nparts);
-			if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+		if (got < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				log_debug("virtio-net: rx: %s", strerror(errno));
-			if (got < 0)
-				break; /* nothing to read: EPOLLIN tells us when */
-			n->stats.rx_dropped++;
+			break; /* nothing to read: EPOLLIN tells us when */
+		}
+		if ((uint64_t)got > room || got < (ssize_t)NET_HDR_SIZE) {
+			n->stats.rx_dropped++; /* the buffers stay for the next frame */
 			continue;
 		}
-		/* The first buffers that hold the frame; the rest go back. */
+		/* The first parts that hold the frame. */
 		left = (uint64_t)got;
-		for (used = 0; used < nparts && left > 0; used++) {
-			uint32_t len = (uint32_t)MIN(left, (uint64_t)n->rx_parts[used].len);
-
-			n->rx_parts[used].len = len;
-			left -= len;
-		}
-		virtq_unpop(vq, (uint16_t)(nparts - used));
+		for (used = 0; left > 0; used++)
+			left -= MIN(left, (uint64_t)n->rx_parts[used].len);
 		net_rx_set_num_buffers(n, (uint16_t)used);
-		for (unsigned int i = 0; i < used; i++)
-			net_push(n, NET_RX_QUEUE, n->rx_parts[i].head, n->rx_parts[i].len);
+		net_rx_complete(n, used, (uint64_t)got);
 		n->stats.rx_packets++;
 		n->stats.rx_bytes += (uint64_t)got - NET_HDR_SIZE;
 	}

@@ -9,9 +9,12 @@
  * The guest's header layout equals the tap's, so frames move with one
  * readv/writev straight between the tap and the guest's buffers.
  *
- * RX: the tap fd is watched for EPOLLIN only while the device is active
- * and the guest has buffers; when they run out, RX pauses (no busy loop)
- * and the next RX queue notification resumes it. With EVENT_IDX the
+ * RX: the device holds popped guest buffers until a frame may need no
+ * more (one chain without VIRTIO_NET_F_MRG_RXBUF; with it, room for the
+ * largest frame the negotiated offloads allow), then reads one frame
+ * straight into them. The tap fd is watched for EPOLLIN only while the
+ * device is active and has such buffers; when they run out, RX pauses (no
+ * busy loop) and the next RX queue notification resumes it. With EVENT_IDX the
  * device publishes avail_event before pausing and re-checks the ring, so
  * a buffer added meanwhile is not missed (the bug class of Firecracker's
  * CVE-2020-16843).
@@ -37,7 +40,7 @@
 #define NET_ETH_HLEN 14u
 #define NET_MAX_FRAME 65550u        /* bytes after the header: 64 KiB GSO packet + Ethernet */
 #define NET_DEFAULT_MTU 1500u
-#define NET_RX_MAX_IOV 256          /* guest buffers one received frame may use */
+#define NET_RX_MAX_IOV 256          /* gather RX buffers until this many iovecs (or enough room) */
 #define NET_BATCH 64                /* frames per direction per event, then yield */
 
 struct net_config {
@@ -84,8 +87,11 @@ struct virtio_net {
 
 	/* Scratch, main thread only. */
 	struct virtq_chain chain;
-	struct iovec rx_iov[NET_RX_MAX_IOV + 1];
+	/* RX buffers popped and held for the next frames, in ring order. */
 	struct net_rx_part rx_parts[VIRTQ_MAX_SIZE];
+	unsigned int rx_nparts, rx_iovcnt;
+	uint64_t rx_room;                /* bytes writable in rx_parts */
+	struct iovec rx_iov[NET_RX_MAX_IOV + VIRTQ_MAX_SEGS + 1];
 	struct iovec tx_iov[VIRTQ_MAX_SEGS + 1];
 	struct virtio_net_hdr_v1 tx_hdr;
 	uint8_t rx_spill[64];            /* catches the bytes of a frame that did not fit */

@@ -170,20 +170,15 @@ void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 	__atomic_store_n(&vq->used->idx, vq->used_idx, __ATOMIC_RELEASE);
 }
 
-bool virtq_wait_beyond(struct virtq *vq, uint16_t seen)
+bool virtq_end_batch(struct virtq *vq)
 {
 	if (!vq->avail || vq->broken)
 		return false;
 	if (vq->event_idx)
-		__atomic_store_n(used_avail_event(vq), seen, __ATOMIC_RELAXED);
+		__atomic_store_n(used_avail_event(vq), vq->last_avail, __ATOMIC_RELAXED);
 	/* Store avail_event before re-reading avail->idx (store-load: full barrier). */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE) != seen;
-}
-
-bool virtq_end_batch(struct virtq *vq)
-{
-	return virtq_wait_beyond(vq, vq->last_avail);
+	return __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE) != vq->last_avail;
 }
 
 void virtq_unpop(struct virtq *vq, uint16_t n)

@@ -91,18 +91,10 @@ bool virtq_end_batch(struct virtq *vq);
 
 /*
  * Give back the last @n popped chains (not yet pushed): they are popped
- * again later. For a device that took buffers it then could not use
- * (virtio-net RX gathering room for a frame, a full tap on TX).
+ * again later. For a device that took a buffer it could not use yet
+ * (virtio-net TX when the tap is full).
  */
 void virtq_unpop(struct virtq *vq, uint16_t n);
-
-/*
- * The device waits for the driver to publish entries beyond avail index
- * @seen (EVENT_IDX: avail_event = @seen, so the driver kicks then).
- * Returns true when it already has: retry instead of waiting. With
- * @seen = last_avail this is virtq_end_batch().
- */
-bool virtq_wait_beyond(struct virtq *vq, uint16_t seen);
 
 /*
  * Should the driver be interrupted for the used entries pushed since the

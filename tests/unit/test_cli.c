@@ -10,6 +10,7 @@
 
 #include "vmm/cli.h"
 #include "vmm/vm.h"
+#include "virtio/tap.h"
 
 struct fixture {
 	struct cli_run run;
@@ -457,6 +458,93 @@ static void cmdline_extra_comes_first(void **state)
 	assert_string_equal(f->out, "root=/dev/vda init=/init init=/bin/sh -- initarg");
 }
 
+/* ---- NICs ---- */
+
+static void nics_parse(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(parse(f, RUN_ARGV("--net", "tap0", "--ip", "172.16.0.2/24", "--gw",
+					   "172.16.0.1", "--net", "tap1,mac=02:AA:bb:cc:dd:01,ip=10.0.0.2/8",
+					   "--id", "vm7", "true")), 0);
+	assert_int_equal(f->run.nr_nics, 2);
+	assert_string_equal(f->run.vm_id, "vm7");
+	assert_string_equal(f->run.nics[0].tap, "tap0");
+	assert_false(f->run.nics[0].have_mac);
+	assert_string_equal(f->run.nics[0].ip, "172.16.0.2/24");
+	assert_string_equal(f->run.nics[0].gw, "172.16.0.1");
+	assert_string_equal(f->run.nics[1].tap, "tap1");
+	assert_true(f->run.nics[1].have_mac);
+	assert_memory_equal(f->run.nics[1].mac_bytes, ((uint8_t[]){ 2, 0xaa, 0xbb, 0xcc, 0xdd, 1 }), 6);
+	assert_string_equal(f->run.nics[1].ip, "10.0.0.2/8");
+	assert_null(f->run.nics[1].gw);
+	/* Without --id: Firecracker's default. */
+	assert_int_equal(parse(f, RUN_ARGV("--net", "t", "true")), 0);
+	assert_string_equal(f->run.vm_id, CLI_DEFAULT_VM_ID);
+	assert_null(f->run.nics[0].ip);
+}
+
+static void nics_bad(void **state)
+{
+	struct fixture *f = *state;
+
+	expect_bad(f, RUN_ARGV("--net", ",mac=02:00:00:00:00:01", "true"), "--net");
+	expect_bad(f, RUN_ARGV("--net", "0123456789abcdef", "true"), "1-15 bytes");
+	expect_bad(f, RUN_ARGV("--net", "t,mac=01:00:00:00:00:01", "true"), "unicast");
+	expect_bad(f, RUN_ARGV("--net", "t,mac=02:00:00:00:00", "true"), "mac '02:00:00:00:00'");
+	expect_bad(f, RUN_ARGV("--net", "t,mac=02:00:00:00:00:0g", "true"), "mac");
+	expect_bad(f, RUN_ARGV("--net", "t,ip=10.0.0.2", "true"), "e.g. 172.16.0.2/24");
+	expect_bad(f, RUN_ARGV("--net", "t,ip=10.0.0.2/33", "true"), "--net ip");
+	expect_bad(f, RUN_ARGV("--net", "t,ip=10.0.0.256/24", "true"), "--net ip");
+	expect_bad(f, RUN_ARGV("--net", "t,ip=10.0.0.2/-1", "true"), "--net ip");
+	expect_bad(f, RUN_ARGV("--net", "t,gw=10.0.0.1", "true"), "gw= needs ip=");
+	expect_bad(f, RUN_ARGV("--net", "t,ip=10.0.0.2/24,gw=10.0.0", "true"), "--net gw");
+	expect_bad(f, RUN_ARGV("--net", "t,speed=10", "true"), "unknown option 'speed=10'");
+	expect_bad(f, RUN_ARGV("--ip", "10.0.0.2/24", "true"), "--ip needs a NIC");
+	expect_bad(f, RUN_ARGV("--gw", "10.0.0.1", "true"), "--gw needs a NIC");
+	expect_bad(f, RUN_ARGV("--net", "t", "--gw", "10.0.0.1", "true"), "--gw needs an address");
+	expect_bad(f, RUN_ARGV("--net", "t,ip=1.2.3.4/24", "--ip", "1.2.3.5/24", "true"), "drop one");
+	expect_bad(f, RUN_ARGV("--net", "a,ip=1.2.3.4/24,gw=1.2.3.1", "--net", "b,ip=1.2.4.4/24,gw=1.2.4.1",
+			       "true"), "only one NIC may have the default gateway");
+	expect_bad(f, RUN_ARGV("--id", "", "true"), "--id");
+	expect_bad(f, RUN_ARGV("--net", "a", "--net", "b", "--net", "c", "--net", "d", "--net", "e",
+			       "--net", "f", "--net", "g", "--net", "h", "--net", "i", "true"), "at most 8 NICs");
+}
+
+static void mac_derived_from_id_and_tap(void **state)
+{
+	uint8_t a[6], b[6], c[6], d[6];
+
+	(void)state;
+	mac_from_id("vm-a", "tap0", a);
+	mac_from_id("vm-a", "tap0", b);
+	mac_from_id("vm-b", "tap0", c);
+	mac_from_id("vm-a", "tap1", d);
+	assert_memory_equal(a, b, 6);                 /* stable */
+	assert_int_equal(a[0], 0x02);                 /* locally administered, unicast */
+	assert_memory_not_equal(a, c, 6);
+	assert_memory_not_equal(a, d, 6);
+	/* "ab" + "/" + "c" must not collide with "a" + "/" + "bc" trivially. */
+	mac_from_id("ab", "c", c);
+	mac_from_id("a", "bc", d);
+	assert_memory_not_equal(c, d, 6);
+}
+
+static void cmdline_net_for_nics_with_addresses(void **state)
+{
+	struct fixture *f = *state;
+
+	/* eth1 has no address: not in net=, but eth2 keeps its index. */
+	assert_string_equal(build(f, RUN_ARGV("--net", "a", "--ip", "172.16.0.2/24", "--gw", "172.16.0.1",
+					      "--net", "b", "--net", "c,ip=10.1.0.2/16", "true"),
+				  CONSOLE_STDIN_NULL),
+			    CLI_DEFAULT_KERNEL_ARGS " loglevel=1 -- stdin=null "
+			    "net=eth0:172.16.0.2/24:172.16.0.1,eth2:10.1.0.2/16 cmd=true");
+	/* No addresses, no net= option. */
+	assert_string_equal(build(f, RUN_ARGV("--net", "a", "true"), CONSOLE_STDIN_NULL),
+			    CLI_DEFAULT_KERNEL_ARGS " loglevel=1 -- stdin=null cmd=true");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -494,6 +582,10 @@ int main(void)
 		T(drives_parse),
 		T(drives_bad),
 		T(cmdline_extra_comes_first),
+		T(nics_parse),
+		T(nics_bad),
+		T(cmdline_net_for_nics_with_addresses),
+		T(mac_derived_from_id_and_tap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -274,16 +274,22 @@ static uint32_t net_rx_need(const struct virtio_net *n)
 	return NET_HDR_SIZE + MIN(n->mtu + NET_ETH_HLEN + 4, NET_MAX_FRAME);
 }
 
-/* Keep popped chain @c (writable buffers) as the next RX part. */
+/*
+ * Keep popped chain @c (writable buffers) as the next RX part. Its room
+ * counts at most one largest frame: a chain may list the same guest
+ * buffer many times and claim more than 4 GiB, and no frame fills more.
+ */
 static void net_rx_add_part(struct virtio_net *n, const struct virtq_chain *c)
 {
+	uint32_t len = (uint32_t)MIN(c->in_len, (uint64_t)NET_HDR_SIZE + NET_MAX_FRAME);
+
 	n->rx_parts[n->rx_nparts++] = (struct net_rx_part){
-		.head = c->head, .len = (uint32_t)c->in_len, .iov = n->rx_iovcnt,
+		.head = c->head, .len = len, .iov = n->rx_iovcnt,
 	};
 	for (unsigned int i = 0; i < c->nr; i++)
 		if (c->segs[i].len)
 			n->rx_iov[n->rx_iovcnt++] = (struct iovec){ c->segs[i].hva, c->segs[i].len };
-	n->rx_room += c->in_len;
+	n->rx_room += len;
 }
 
 /* Is what is gathered enough to read a frame into? */

@@ -133,6 +133,27 @@ void neth_setup(struct neth *h, const struct neth_opts *o)
 	neth_driver_init(h, o);
 }
 
+int neth_fixture(void **state, const struct neth_opts *o)
+{
+	struct neth *h = calloc(1, sizeof(*h));
+
+	assert_non_null(h);
+	neth_setup(h, o);
+	if (!o->no_driver_ok)
+		assert_false(neth_needs_reset(h));
+	*state = h;
+	return 0;
+}
+
+int neth_fixture_teardown(void **state)
+{
+	struct neth *h = *state;
+
+	neth_teardown(h);
+	free(h);
+	return 0;
+}
+
 void neth_teardown(struct neth *h)
 {
 	neth_assert_guards(h);
@@ -255,6 +276,16 @@ ssize_t neth_backend_peek(struct neth *h)
 	return n;
 }
 
+unsigned int neth_backend_discard(struct neth *h)
+{
+	uint8_t b;
+	unsigned int n = 0;
+
+	while (recv(h->dev_fd, &b, 1, MSG_DONTWAIT) >= 0)
+		n++;
+	return n;
+}
+
 unsigned int neth_fill_backend(struct neth *h)
 {
 	uint8_t msg[64] = { 0 };
@@ -293,6 +324,43 @@ struct vring_used_elem neth_rx_used(struct neth *h)
 	if (!vqh_used_pop(&h->rxq, &e))
 		fail_msg("no RX buffer came back (used idx %u)", vqh_used_idx(&h->rxq));
 	return e;
+}
+
+void neth_post_n(struct neth *h, unsigned int n, uint32_t len, uint64_t *gpa_of)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t gpa;
+		uint16_t head = neth_rx_post(h, len, &gpa);
+
+		gpa_of[head] = gpa;
+	}
+}
+
+void neth_expect_rx(struct neth *h, const uint64_t *gpa_of, uint32_t room,
+		    const struct virtio_net_hdr_v1 *sent, size_t len, uint8_t seed,
+		    unsigned int nbufs)
+{
+	size_t total = NET_HDR_SIZE + len, off = 0;
+	uint8_t *got = malloc(total), *want = malloc(total);
+	struct virtio_net_hdr_v1 wh = *sent;
+
+	assert_non_null(got);
+	assert_non_null(want);
+	for (unsigned int i = 0; i < nbufs; i++) {
+		struct vring_used_elem e = neth_rx_used(h);
+		uint32_t expect = (uint32_t)(total - off < room ? total - off : room);
+
+		assert_int_equal(e.len, expect);
+		memcpy(got + off, neth_host(h, gpa_of[e.id], e.len), e.len);
+		off += e.len;
+	}
+	assert_int_equal(off, total);
+	wh.num_buffers = (uint16_t)nbufs;
+	memcpy(want, &wh, NET_HDR_SIZE);
+	neth_frame(want + NET_HDR_SIZE, len, seed);
+	assert_memory_equal(got, want, total);
+	free(got);
+	free(want);
 }
 
 struct virtio_net_hdr_v1 neth_hdr_at(struct neth *h, uint64_t gpa)

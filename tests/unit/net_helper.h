@@ -76,6 +76,10 @@ void neth_setup(struct neth *h, const struct neth_opts *o);
 /* Checks the guard bytes, then closes everything. */
 void neth_teardown(struct neth *h);
 
+/* cmocka fixtures: a calloc'd rig in *@state (checks no NEEDS_RESET after DRIVER_OK). */
+int neth_fixture(void **state, const struct neth_opts *o);
+int neth_fixture_teardown(void **state);
+
 /* Reset, ACK, DRIVER, features, FEATURES_OK, config read, queues, DRIVER_OK. */
 void neth_driver_init(struct neth *h, const struct neth_opts *o);
 
@@ -114,6 +118,8 @@ ssize_t neth_peer_recv(struct neth *h, void *buf, size_t cap);
 unsigned int neth_peer_drain(struct neth *h);
 /* Length of the next frame queued towards the device (not consumed), or -1. */
 ssize_t neth_backend_peek(struct neth *h);
+/* Throw away the frames queued towards the device; returns their count. */
+unsigned int neth_backend_discard(struct neth *h);
 /* Fill the device → host direction until the socket would block; returns the count. */
 unsigned int neth_fill_backend(struct neth *h);
 
@@ -125,6 +131,17 @@ uint16_t neth_rx_post(struct neth *h, uint32_t len, uint64_t *gpa);
 uint16_t neth_rx_post_chain(struct neth *h, const struct vqh_buf *bufs, unsigned int n);
 /* Next used element of the RX queue; fails the test when there is none. */
 struct vring_used_elem neth_rx_used(struct neth *h);
+/* Post @n single-buffer chains of @len bytes; their GPAs go to @gpa_of[head]. */
+void neth_post_n(struct neth *h, unsigned int n, uint32_t len, uint64_t *gpa_of);
+/*
+ * Expect frame @seed of @len bytes, sent with header @sent, in the next
+ * @nbufs used elements: chains whose GPAs are in @gpa_of[head] and whose
+ * room is @room each (all full but the last); the header as sent but
+ * num_buffers = @nbufs.
+ */
+void neth_expect_rx(struct neth *h, const uint64_t *gpa_of, uint32_t room,
+		    const struct virtio_net_hdr_v1 *sent, size_t len, uint8_t seed,
+		    unsigned int nbufs);
 /* The header the device wrote at @gpa. */
 struct virtio_net_hdr_v1 neth_hdr_at(struct neth *h, uint64_t gpa);
 

@@ -29,9 +29,9 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>
 
+#include "tests/fuzz/fuzz_util.h"
 #include "virtio/blk.h"
 
-#define GUARD 4096
 #define RAM0_SIZE (256 * 1024)
 #define RAM0_GPA (MMIO_GAP_START - RAM0_SIZE)  /* ends where the gap starts */
 #define RAM1_SIZE (64 * 1024)
@@ -68,39 +68,6 @@ static struct {
 	bool tracking;                       /* well-behaved so far: check used entries */
 	uint64_t writable[VIRTQ_MAX_SIZE];   /* per head: bytes the device may write */
 } drv;
-
-struct reader {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t get8(struct reader *r)
-{
-	if (!r->n)
-		return 0;
-	r->n--;
-	return *r->p++;
-}
-
-static uint16_t get16(struct reader *r)
-{
-	return (uint16_t)(get8(r) | get8(r) << 8);
-}
-
-static uint32_t get32(struct reader *r)
-{
-	return get16(r) | (uint32_t)get16(r) << 16;
-}
-
-static uint8_t *map_ram(size_t size)
-{
-	uint8_t *p = mmap(NULL, size + 2 * GUARD, PROT_NONE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	if (p == MAP_FAILED || mprotect(p + GUARD, size, PROT_READ | PROT_WRITE) < 0)
-		abort();
-	return p + GUARD;
-}
 
 static void *gpa(uint64_t addr, uint64_t len)
 {

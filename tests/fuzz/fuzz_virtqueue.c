@@ -20,10 +20,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "tests/fuzz/fuzz_util.h"
 #include "virtio/virtqueue.h"
 
 #define RAM_SIZE (64 * 1024)
-#define GUARD 4096
 #define HDR 11
 
 static struct guest_mem mem;
@@ -40,12 +40,7 @@ static uint8_t *ram;
 
 static void fuzz_init(void)
 {
-	uint8_t *p = mmap(NULL, RAM_SIZE + 2 * GUARD, PROT_NONE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	if (p == MAP_FAILED || mprotect(p + GUARD, RAM_SIZE, PROT_READ | PROT_WRITE) < 0)
-		abort();
-	ram = p + GUARD;
+	ram = map_ram(RAM_SIZE);
 	guest_mem_init_static(&mem, ram, RAM_SIZE);
 }
 

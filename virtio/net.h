@@ -64,7 +64,7 @@ struct net_stats {
 /* One guest buffer chain gathered for a received frame. */
 struct net_rx_part {
 	uint16_t head;
-	uint32_t len;             /* bytes writable */
+	uint32_t len;             /* bytes writable, at most NET_HDR_SIZE + NET_MAX_FRAME */
 	unsigned int iov;         /* its first entry in rx_iov */
 };
 

@@ -7,10 +7,10 @@ CC      ?= gcc
 BUILD   := build
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -MMD -MP
-LDLIBS  := $(shell pkg-config --libs liburing) -lpthread
+LDLIBS  := $(shell pkg-config --libs liburing libseccomp) -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-VMM_SRCS := $(wildcard vmm/*.c) $(wildcard virtio/*.c)
+VMM_SRCS := $(wildcard vmm/*.c) $(wildcard virtio/*.c) jailer/seccomp.c
 VMM_LIB_SRCS := $(filter-out vmm/main.c,$(VMM_SRCS))
 VMM_OBJS := $(VMM_SRCS:%.c=$(BUILD)/obj/%.o)
 VMM_ASAN_OBJS := $(VMM_SRCS:%.c=$(BUILD)/asan/obj/%.o)

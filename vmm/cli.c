@@ -31,6 +31,9 @@ static const char usage_text[] =
 	"  --ip ADDR/PREFIX  guest address of the first NIC (eth0), e.g. 172.16.0.2/24\n"
 	"  --gw ADDR         default gateway via the first NIC, e.g. 172.16.0.1\n"
 	"  --id ID           VM id (default anonymous-instance); NIC MACs are derived from it\n"
+	"  --seccomp-log     system calls outside brisk's seccomp filters are logged (kernel audit\n"
+	"                    log), not fatal: for finding a missing entry\n"
+	"  --no-seccomp      no seccomp filters (unsafe; prints a warning)\n"
 	"  --cpus N          vCPUs, 1-32 (default 1)\n"
 	"  --mem MiB         guest RAM in MiB, 16-1048576 (default 256)\n"
 	"  --cmdline STR     kernel parameters instead of brisk's defaults\n"
@@ -67,7 +70,7 @@ static int cli_number(const char *flag, const char *arg, uint64_t lo, uint64_t h
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_NO_INITRD, OPT_CPUS, OPT_MEM, OPT_CMDLINE,
        OPT_BOOT, OPT_BOOT_TIMER, OPT_VERSION, OPT_ROOTFS, OPT_DRIVE, OPT_IO_ENGINE,
-       OPT_NET, OPT_IP, OPT_GW, OPT_ID };
+       OPT_NET, OPT_IP, OPT_GW, OPT_ID, OPT_SECCOMP_LOG, OPT_NO_SECCOMP };
 
 /* "A.B.C.D/N" (N 0..32) for @flag. */
 static int cli_check_cidr(const char *flag, const char *v, char *why, size_t whylen)
@@ -207,6 +210,8 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 		{ "ip", required_argument, NULL, OPT_IP },
 		{ "gw", required_argument, NULL, OPT_GW },
 		{ "id", required_argument, NULL, OPT_ID },
+		{ "seccomp-log", no_argument, NULL, OPT_SECCOMP_LOG },
+		{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 		{ NULL, 0, NULL, 0 },
 	};
 	/* '+': stop at the first non-option, which starts the guest command. */
@@ -307,6 +312,12 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 				return r;
 			gw = optarg;
 			break;
+		case OPT_SECCOMP_LOG:
+			out->seccomp_log = true;
+			break;
+		case OPT_NO_SECCOMP:
+			out->no_seccomp = true;
+			break;
 		case OPT_ID:
 			if (!optarg[0] || strlen(optarg) > 64)
 				return errf(why, whylen, -EINVAL, "--id '%s': expected 1-64 bytes", optarg);
@@ -367,6 +378,8 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 				    "gateway", out->nics[i].tap);
 	if (out->nr_nics && out->nics[0].gw && !out->nics[0].ip)
 		return errf(why, whylen, -EINVAL, "--gw needs an address for eth0 too: add --ip ADDR/PREFIX");
+	if (out->seccomp_log && out->no_seccomp)
+		return errf(why, whylen, -EINVAL, "--seccomp-log and --no-seccomp contradict each other; drop one");
 	if (out->no_initrd && out->initrd)
 		return errf(why, whylen, -EINVAL, "--initrd and --no-initrd contradict each other; drop one");
 	out->argv = argv + optind;

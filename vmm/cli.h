@@ -47,6 +47,8 @@ struct cli_run {
 	struct cli_nic nics[CLI_MAX_NICS]; /* --net, in order: eth0, eth1, ... */
 	unsigned int nr_nics;
 	const char *vm_id;        /* --id (default CLI_DEFAULT_VM_ID) */
+	bool seccomp_log;         /* --seccomp-log: log calls outside the filters instead of killing */
+	bool no_seccomp;          /* --no-seccomp */
 	const char *cmdline;      /* NULL: brisk's default kernel parameters */
 	unsigned int cpus;
 	uint64_t mem_mib;

@@ -8,6 +8,7 @@
 #include "vmm/vm.h"
 #include "virtio/tap.h"
 
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -26,6 +27,7 @@ struct run_state {
 	struct event_loop loop;
 	struct console console;
 	int sig_fd;
+	int status_fd; /* /proc/self/status for -v, opened before seccomp */
 	int signal; /* host signal that ended the run, or 0 */
 };
 
@@ -80,31 +82,36 @@ static const char *default_artifact(const char *name, char *out, size_t outlen)
 	return out;
 }
 
-/* Peak resident set (VmHWM) in KiB from /proc/self/status, 0 if unknown. */
-static long peak_rss_kib(void)
+/*
+ * Peak resident set (VmHWM) in KiB from /proc/self/status, 0 if unknown.
+ * @status_fd was opened before the seccomp filter (which allows no open).
+ * (getrusage's ru_maxrss would include the pre-exec process's peak.)
+ */
+static long peak_rss_kib(int status_fd)
 {
-	char line[128];
+	char buf[2048];
+	const char *p;
 	long kib = 0;
-	FILE *f = fopen("/proc/self/status", "re");
+	ssize_t n = status_fd >= 0 ? pread(status_fd, buf, sizeof(buf) - 1, 0) : -1;
 
-	if (!f)
+	if (n <= 0)
 		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
+	buf[n] = '\0';
+	p = strstr(buf, "VmHWM:");
+	if (p)
+		sscanf(p, "VmHWM: %ld kB", &kib);
 	return kib;
 }
 
 /* -v: how much host memory brisk itself used beyond the guest's RAM. */
-static void log_resources(struct vm *vm)
+static void log_resources(struct vm *vm, int status_fd)
 {
 	long peak;
 	uint64_t guest;
 
 	if (log_get_level() < LOG_INFO)
 		return;
-	peak = peak_rss_kib();
+	peak = peak_rss_kib(status_fd);
 	guest = guest_mem_resident(&vm->mem) / 1024;
 	log_info("peak RSS %ld KiB, guest RAM resident %llu KiB, VMM overhead %lld KiB",
 		 peak, (unsigned long long)guest, (long long)peak - (long long)guest);
@@ -223,6 +230,22 @@ static void resolve_nics(const struct cli_run *run, struct vm_config *cfg, struc
 	cfg->nr_nics = run->nr_nics;
 }
 
+/*
+ * The main thread's filter mode. In AddressSanitizer builds (make
+ * smoke-asan) LeakSanitizer checks for leaks as the main thread exits,
+ * from a tracer it clones and ptrace()s: calls that are the sanitizer's,
+ * not brisk's. There the main filter logs instead of killing; the vCPU
+ * threads' filters stay enforced.
+ */
+static enum seccomp_mode main_seccomp_mode(enum seccomp_mode m)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return m == SECCOMP_ENFORCE ? SECCOMP_LOG : m;
+#else
+	return m;
+#endif
+}
+
 static int run_vm(struct cli_run *run, uint64_t start_us, uint64_t start_cpu_us)
 {
 	static struct run_state st; /* large (serial rings); keep it off the stack */
@@ -256,6 +279,10 @@ static int run_vm(struct cli_run *run, uint64_t start_us, uint64_t start_cpu_us)
 	cfg.boot_timer = run->boot_timer;
 	cfg.start_us = start_us;
 	cfg.start_cpu_us = start_cpu_us;
+	cfg.seccomp = run->no_seccomp ? SECCOMP_OFF : run->seccomp_log ? SECCOMP_LOG : SECCOMP_ENFORCE;
+	if (run->no_seccomp)
+		log_warn("--no-seccomp: brisk runs without system-call filters; a compromised VMM "
+			 "thread can make any system call");
 	log_info("kernel %s, initrd %s, %u drive(s), %u NIC(s), %u vCPU, %llu MiB", cfg.kernel_path,
 		 cfg.initrd_path ? cfg.initrd_path : "none", cfg.nr_drives, cfg.nr_nics, cfg.nr_cpus,
 		 (unsigned long long)cfg.mem_mib);
@@ -277,6 +304,7 @@ static int run_vm(struct cli_run *run, uint64_t start_us, uint64_t start_cpu_us)
 		close_fd(&st.sig_fd);
 		return EXIT_BRISK_FAILED;
 	}
+	st.status_fd = run->verbose ? open("/proc/self/status", O_RDONLY | O_CLOEXEC) : -1;
 	r = event_loop_init(&st.loop);
 	if (r == 0)
 		r = event_loop_add(&st.loop, st.vm.stop_fd, EPOLLIN, on_vm_stop, &st);
@@ -289,13 +317,17 @@ static int run_vm(struct cli_run *run, uint64_t start_us, uint64_t start_cpu_us)
 				 st.vm.serial_kick_fd, mode, agent, &st.vm.stdin_ready);
 	if (r == 0)
 		r = vm_start(&st.vm);
+	/* The main thread's filter, before the loop handles guest data. */
+	if (r == 0 && (r = seccomp_install(SECCOMP_THREAD_MAIN, main_seccomp_mode(cfg.seccomp))) < 0)
+		log_err("cannot install the main thread's seccomp filter: %s", strerror(-r));
 	if (r == 0)
 		r = event_loop_run(&st.loop);
 	if (r < 0)
 		vm_request_stop(&st.vm, VM_END_HOST, 0, strerror(-r));
 
 	vm_stop_vcpus(&st.vm); /* joins the vCPUs: no more guest output after this */
-	log_resources(&st.vm);
+	log_resources(&st.vm, st.status_fd);
+	close_fd(&st.status_fd);
 	vm_destroy(&st.vm);
 	console_flush(&st.console);
 	console_destroy(&st.console);

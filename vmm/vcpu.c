@@ -268,6 +268,11 @@ void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	/* Before the guest runs: from here on this thread handles guest exits. */
+	if (seccomp_install(SECCOMP_THREAD_VCPU, vm->seccomp) < 0) {
+		vm_request_stop(vm, VM_END_HOST, 0, "cannot install the vCPU seccomp filter");
+		return NULL;
+	}
 
 	if (vcpu->index == 0)
 		vm->first_insn_us = util_now_us() - vm->boot_timer.start_us;

@@ -560,6 +560,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *why, size_t whyl
 		return errf(why, whylen, -EINVAL, "vCPU count %u out of range 1..%d",
 			       cfg->nr_cpus, VM_MAX_CPUS);
 	vm->nr_cpus = cfg->nr_cpus;
+	vm->seccomp = cfg->seccomp;
 
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_fd < 0) {

@@ -25,6 +25,7 @@
 #include "vmm/event_loop.h"
 #include "virtio/blk.h"
 #include "virtio/net.h"
+#include "jailer/seccomp.h"
 
 #define VM_MAX_CPUS 32
 #define VM_MAX_MEM_MIB (1024ULL * 1024) /* 1 TiB */
@@ -57,6 +58,7 @@ struct vm_config {
 	unsigned int nr_drives;
 	const struct vm_nic_config *nics;      /* virtio-net NICs after the drives, eth0 first */
 	unsigned int nr_nics;
+	enum seccomp_mode seccomp;             /* filters the vCPU threads install */
 };
 
 enum vm_end {
@@ -125,6 +127,7 @@ struct vm {
 	int com1_irq_fd, com2_irq_fd; /* irqfds for GSI 4 and 3 */
 	int serial_kick_fd;           /* serial → main loop */
 
+	enum seccomp_mode seccomp;    /* vCPU threads install their filter with it */
 	atomic_bool stdin_ready;      /* guest agent asked for stdin (exit_dev) */
 	int stop_fd;                  /* eventfd: the VM has ended */
 	atomic_int end;               /* enum vm_end, first writer wins */

@@ -1,0 +1,104 @@
+/* seccomp.c — per-thread system-call allow-lists for brisk (libseccomp; x86_64). */
+#include "jailer/seccomp.h"
+
+#include <errno.h>
+#include <linux/fs.h>
+#include <linux/if_tun.h>
+#include <linux/kvm.h>
+#include <seccomp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+/* One allowed call: the syscall, and optionally one argument condition. */
+struct seccomp_rule {
+	int nr;
+	unsigned int nargs;          /* 0 or 1 */
+	struct scmp_arg_cmp arg;
+};
+
+#define ALLOW(name) { .nr = SCMP_SYS(name) }
+/* ioctl with request @req, compared on the low 32 bits (SCMP_A1_32). */
+#define ALLOW_IOCTL(req) { .nr = SCMP_SYS(ioctl), .nargs = 1, .arg = SCMP_A1_32(SCMP_CMP_EQ, (req)) }
+/* mmap / mprotect without PROT_EXEC: no new executable memory. */
+#define ALLOW_NO_EXEC(name) \
+	{ .nr = SCMP_SYS(name), .nargs = 1, .arg = SCMP_A2_32(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0) }
+
+/* What every brisk thread needs after start-up: memory, locks, eventfds, exit. */
+static const struct seccomp_rule common_rules[] = {
+	ALLOW(read), ALLOW(write), ALLOW(readv), ALLOW(writev), ALLOW(close),
+	ALLOW(futex), ALLOW(clock_gettime), ALLOW(clock_nanosleep), ALLOW(nanosleep),
+	ALLOW(rt_sigprocmask), ALLOW(rt_sigreturn), ALLOW(restart_syscall),
+	ALLOW(exit), ALLOW(exit_group), ALLOW(gettid), ALLOW(getpid), ALLOW(sched_yield),
+	ALLOW(brk), ALLOW(munmap), ALLOW(mremap), ALLOW(madvise), ALLOW(getrandom),
+	ALLOW(sigaltstack),           /* thread exit (sanitizer runtimes unmap their signal stack) */
+	ALLOW_NO_EXEC(mmap), ALLOW_NO_EXEC(mprotect),
+	/* Device code on either thread: tap interest, block completions. */
+	ALLOW(epoll_ctl), ALLOW(io_uring_enter),
+	/* virtio-net: offloads follow the guest's features (DRIVER_OK, reset). */
+	ALLOW_IOCTL(TUNSETOFFLOAD),
+};
+
+/* The main thread: event loop, block I/O (sync engine), console, shutdown. */
+static const struct seccomp_rule main_rules[] = {
+	ALLOW(epoll_wait), ALLOW(epoll_pwait),
+	ALLOW(pread64), ALLOW(pwrite64), ALLOW(preadv), ALLOW(pwritev),
+	ALLOW(fsync), ALLOW(fdatasync), ALLOW(fallocate),
+	ALLOW(fstat), ALLOW(newfstatat), ALLOW(mincore), ALLOW(getrusage),
+	ALLOW_IOCTL(BLKDISCARD), ALLOW_IOCTL(BLKZEROOUT),
+	/* The terminal: raw mode restored at exit. */
+	ALLOW_IOCTL(TCGETS), ALLOW_IOCTL(TCSETS), ALLOW_IOCTL(TCSETSW), ALLOW_IOCTL(TCSETSF),
+};
+
+/* A vCPU thread: run the guest, report how KVM stopped it. */
+static const struct seccomp_rule vcpu_rules[] = {
+	ALLOW_IOCTL(KVM_RUN),
+	ALLOW_IOCTL(KVM_GET_REGS),
+};
+
+static int add_rules(scmp_filter_ctx ctx, const struct seccomp_rule *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int e = r[i].nargs ? seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r[i].nr, 1, r[i].arg)
+				   : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r[i].nr, 0);
+
+		if (e < 0)
+			return e;
+	}
+	return 0;
+}
+
+const char *seccomp_thread_name(enum seccomp_thread thread)
+{
+	return thread == SECCOMP_THREAD_VCPU ? "vcpu" : "main";
+}
+
+int seccomp_install(enum seccomp_thread thread, enum seccomp_mode mode)
+{
+	uint32_t deflt = mode == SECCOMP_LOG ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS;
+	scmp_filter_ctx ctx;
+	int r;
+
+	if (mode == SECCOMP_OFF)
+		return 0;
+	ctx = seccomp_init(deflt);
+	if (!ctx)
+		return -ENOMEM;
+	r = add_rules(ctx, common_rules, sizeof(common_rules) / sizeof(common_rules[0]));
+	/* Signals only to this process (vCPU kicks, re-raising a fatal signal). */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+				     SCMP_A0_32(SCMP_CMP_EQ, (uint32_t)getpid()));
+	if (r == 0 && thread == SECCOMP_THREAD_MAIN)
+		r = add_rules(ctx, main_rules, sizeof(main_rules) / sizeof(main_rules[0]));
+	if (r == 0 && thread == SECCOMP_THREAD_VCPU)
+		r = add_rules(ctx, vcpu_rules, sizeof(vcpu_rules) / sizeof(vcpu_rules[0]));
+	/* libseccomp sets no_new_privs itself (SCMP_FLTATR_CTL_NNP defaults to on). */
+	if (r == 0)
+		r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return r;
+}

@@ -21,7 +21,7 @@ struct seccomp_rule {
 };
 
 #define ALLOW(name) { .nr = SCMP_SYS(name) }
-/* ioctl with request @req, compared on the low 32 bits (SCMP_A1_32). */
+/* ioctl with request @req (SCMP_A1_32: the low 32 bits equal, the high ones zero). */
 #define ALLOW_IOCTL(req) { .nr = SCMP_SYS(ioctl), .nargs = 1, .arg = SCMP_A1_32(SCMP_CMP_EQ, (req)) }
 /* mmap / mprotect without PROT_EXEC: no new executable memory. */
 #define ALLOW_NO_EXEC(name) \

@@ -3,9 +3,10 @@
  *
  * Firecracker's model: every thread installs its own filter before it
  * touches guest-controlled data; anything not listed kills the whole
- * process (SCMP_ACT_KILL_PROCESS). ioctl requests are compared on their
- * low 32 bits only (the kernel ignores the upper ones), so setting high
- * bits does not get an unlisted request past the filter. io_uring
+ * process (SCMP_ACT_KILL_PROCESS). ioctl requests are matched with
+ * SCMP_A1_32; libseccomp 2.5 checks the upper 32 bits are zero as well, so
+ * a request with high bits set (which the kernel would ignore) is refused
+ * too, listed or not: no deny rule to slip past. io_uring
  * operations bypass seccomp: the ring's own restrictions (virtio/io_uring.c)
  * are that part of the policy. Kernel: Documentation/userspace-api/seccomp_filter.rst.
  */

@@ -13,19 +13,24 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-/* One allowed call: the syscall, and optionally one argument condition. */
+/*
+ * One allowed call: the syscall, and optionally one condition on argument
+ * @arg (-1: none). Data are 32-bit, as SCMP_A<n>_32 makes them: the
+ * argument's upper 32 bits must be zero.
+ */
 struct seccomp_rule {
 	int nr;
-	unsigned int nargs;          /* 0 or 1 */
-	struct scmp_arg_cmp arg;
+	int arg;
+	enum scmp_compare op;
+	uint32_t a, b;               /* datum_a, datum_b */
 };
 
-#define ALLOW(name) { .nr = SCMP_SYS(name) }
-/* ioctl with request @req (SCMP_A1_32: the low 32 bits equal, the high ones zero). */
-#define ALLOW_IOCTL(req) { .nr = SCMP_SYS(ioctl), .nargs = 1, .arg = SCMP_A1_32(SCMP_CMP_EQ, (req)) }
+#define ALLOW(name) { .nr = SCMP_SYS(name), .arg = -1 }
+/* ioctl with request @req. */
+#define ALLOW_IOCTL(req) { .nr = SCMP_SYS(ioctl), .arg = 1, .op = SCMP_CMP_EQ, .a = (uint32_t)(req) }
 /* mmap / mprotect without PROT_EXEC: no new executable memory. */
 #define ALLOW_NO_EXEC(name) \
-	{ .nr = SCMP_SYS(name), .nargs = 1, .arg = SCMP_A2_32(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0) }
+	{ .nr = SCMP_SYS(name), .arg = 2, .op = SCMP_CMP_MASKED_EQ, .a = PROT_EXEC, .b = 0 }
 
 /* What every brisk thread needs after start-up: memory, locks, eventfds, exit. */
 static const struct seccomp_rule common_rules[] = {
@@ -62,8 +67,11 @@ static const struct seccomp_rule vcpu_rules[] = {
 static int add_rules(scmp_filter_ctx ctx, const struct seccomp_rule *r, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		int e = r[i].nargs ? seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r[i].nr, 1, r[i].arg)
-				   : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r[i].nr, 0);
+		struct scmp_arg_cmp c = {
+			.arg = (unsigned int)r[i].arg, .op = r[i].op, .datum_a = r[i].a, .datum_b = r[i].b,
+		};
+		int e = r[i].arg >= 0 ? seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, r[i].nr, 1, &c)
+				      : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r[i].nr, 0);
 
 		if (e < 0)
 			return e;
@@ -89,9 +97,13 @@ int seccomp_install(enum seccomp_thread thread, enum seccomp_mode mode)
 		return -ENOMEM;
 	r = add_rules(ctx, common_rules, sizeof(common_rules) / sizeof(common_rules[0]));
 	/* Signals only to this process (vCPU kicks, re-raising a fatal signal). */
-	if (r == 0)
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-				     SCMP_A0_32(SCMP_CMP_EQ, (uint32_t)getpid()));
+	if (r == 0) {
+		struct seccomp_rule tgkill = {
+			.nr = SCMP_SYS(tgkill), .arg = 0, .op = SCMP_CMP_EQ, .a = (uint32_t)getpid(),
+		};
+
+		r = add_rules(ctx, &tgkill, 1);
+	}
 	if (r == 0 && thread == SECCOMP_THREAD_MAIN)
 		r = add_rules(ctx, main_rules, sizeof(main_rules) / sizeof(main_rules[0]));
 	if (r == 0 && thread == SECCOMP_THREAD_VCPU)

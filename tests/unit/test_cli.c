@@ -511,6 +511,20 @@ static void nics_bad(void **state)
 			       "--net", "f", "--net", "g", "--net", "h", "--net", "i", "true"), "at most 8 NICs");
 }
 
+static void seccomp_flags(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(parse(f, RUN_ARGV("true")), 0);
+	assert_false(f->run.seccomp_log);
+	assert_false(f->run.no_seccomp);
+	assert_int_equal(parse(f, RUN_ARGV("--seccomp-log", "true")), 0);
+	assert_true(f->run.seccomp_log);
+	assert_int_equal(parse(f, RUN_ARGV("--no-seccomp", "true")), 0);
+	assert_true(f->run.no_seccomp);
+	expect_bad(f, RUN_ARGV("--seccomp-log", "--no-seccomp", "true"), "contradict");
+}
+
 static void mac_derived_from_id_and_tap(void **state)
 {
 	uint8_t a[6], b[6], c[6], d[6];
@@ -586,6 +600,7 @@ int main(void)
 		T(nics_bad),
 		T(cmdline_net_for_nics_with_addresses),
 		T(mac_derived_from_id_and_tap),
+		T(seccomp_flags),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

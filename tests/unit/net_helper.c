@@ -15,15 +15,12 @@
 
 uint32_t neth_read32(struct neth *h, uint32_t off)
 {
-	uint32_t v = 0xdeadbeef;
-
-	virtio_mmio_io(&h->mmio, off, (uint8_t *)&v, 4, false);
-	return v;
+	return vmh_read32(&h->mmio, off);
 }
 
 void neth_write32(struct neth *h, uint32_t off, uint32_t v)
 {
-	virtio_mmio_io(&h->mmio, off, (uint8_t *)&v, 4, true);
+	vmh_write32(&h->mmio, off, v);
 }
 
 void neth_io(struct neth *h, uint32_t off, void *data, uint32_t len, bool is_write)
@@ -41,32 +38,6 @@ bool neth_needs_reset(struct neth *h)
 	return neth_status(h) & VIRTIO_CONFIG_S_NEEDS_RESET;
 }
 
-static void neth_add_status(struct neth *h, uint32_t bits)
-{
-	neth_write32(h, VIRTIO_MMIO_STATUS, neth_status(h) | bits);
-}
-
-/* drivers/virtio/virtio_mmio.c vm_setup_vq(): one queue, Linux order. */
-static void neth_setup_queue(struct neth *h, struct vqh *q, unsigned int index, uint16_t size,
-			     uint64_t desc, uint64_t avail, uint64_t used)
-{
-	uint32_t max;
-
-	neth_write32(h, VIRTIO_MMIO_QUEUE_SEL, index);
-	assert_int_equal(neth_read32(h, VIRTIO_MMIO_QUEUE_READY), 0);
-	max = neth_read32(h, VIRTIO_MMIO_QUEUE_NUM_MAX);
-	assert_true(max > 0);
-	vqh_init(q, &h->fm, size ? size : (uint16_t)max, desc, avail, used);
-	neth_write32(h, VIRTIO_MMIO_QUEUE_NUM, q->size);
-	neth_write32(h, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)q->desc_gpa);
-	neth_write32(h, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(q->desc_gpa >> 32));
-	neth_write32(h, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)q->avail_gpa);
-	neth_write32(h, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, (uint32_t)(q->avail_gpa >> 32));
-	neth_write32(h, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)q->used_gpa);
-	neth_write32(h, VIRTIO_MMIO_QUEUE_USED_HIGH, (uint32_t)(q->used_gpa >> 32));
-	neth_write32(h, VIRTIO_MMIO_QUEUE_READY, 1);
-}
-
 /*
  * virtio.c virtio_dev_probe() + virtio_net.c virtnet_probe(): reset, ACK,
  * DRIVER, features (high word first), FEATURES_OK read back, the MAC from
@@ -76,34 +47,18 @@ void neth_driver_init(struct neth *h, const struct neth_opts *o)
 {
 	uint8_t mac[6];
 
-	assert_int_equal(neth_read32(h, VIRTIO_MMIO_MAGIC_VALUE), 0x74726976);
-	assert_int_equal(neth_read32(h, VIRTIO_MMIO_VERSION), 2);
-	assert_int_equal(neth_read32(h, VIRTIO_MMIO_DEVICE_ID), 1 /* VIRTIO_ID_NET */);
-	neth_write32(h, VIRTIO_MMIO_STATUS, 0);
-	neth_add_status(h, VIRTIO_CONFIG_S_ACKNOWLEDGE);
-	neth_add_status(h, VIRTIO_CONFIG_S_DRIVER);
-
-	neth_write32(h, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	h->offered = (uint64_t)neth_read32(h, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
-	neth_write32(h, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	h->offered |= neth_read32(h, VIRTIO_MMIO_DEVICE_FEATURES);
+	h->offered = vmh_begin(&h->mmio, 1 /* VIRTIO_ID_NET */);
 	h->features = o->features ? o->features : h->offered & ~o->drop_features;
-	neth_write32(h, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	neth_write32(h, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(h->features >> 32));
-	neth_write32(h, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	neth_write32(h, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)h->features);
-	neth_add_status(h, VIRTIO_CONFIG_S_FEATURES_OK);
-	if (!(neth_status(h) & VIRTIO_CONFIG_S_FEATURES_OK))
+	if (!vmh_set_features(&h->mmio, h->features))
 		fail_msg("the device refused features 0x%llx", (unsigned long long)h->features);
-
 	for (unsigned int i = 0; i < sizeof(mac); i++)
 		neth_io(h, VIRTIO_MMIO_CONFIG + i, &mac[i], 1, false);
-	neth_setup_queue(h, &h->rxq, NET_RX_QUEUE, o->queue_size, NETH_RX_DESC_GPA,
-			 NETH_RX_AVAIL_GPA, NETH_RX_USED_GPA);
-	neth_setup_queue(h, &h->txq, NET_TX_QUEUE, o->queue_size, NETH_TX_DESC_GPA,
-			 NETH_TX_AVAIL_GPA, NETH_TX_USED_GPA);
+	vmh_setup_queue(&h->mmio, &h->fm, &h->rxq, NET_RX_QUEUE, o->queue_size, NETH_RX_DESC_GPA,
+			NETH_RX_AVAIL_GPA, NETH_RX_USED_GPA);
+	vmh_setup_queue(&h->mmio, &h->fm, &h->txq, NET_TX_QUEUE, o->queue_size, NETH_TX_DESC_GPA,
+			NETH_TX_AVAIL_GPA, NETH_TX_USED_GPA);
 	if (!o->no_driver_ok)
-		neth_add_status(h, VIRTIO_CONFIG_S_DRIVER_OK);
+		vmh_add_status(&h->mmio, VIRTIO_CONFIG_S_DRIVER_OK);
 }
 
 void neth_setup(struct neth *h, const struct neth_opts *o)

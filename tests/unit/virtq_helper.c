@@ -141,29 +141,88 @@ void vqh_set_avail_flags(struct vqh *q, uint16_t flags)
 	q->avail->flags = flags;
 }
 
+/* ---- the driver's side of the virtio-mmio transport ---- */
+
+uint32_t vmh_read32(struct virtio_mmio *m, uint32_t off)
+{
+	uint32_t v = 0xdeadbeef;
+
+	virtio_mmio_io(m, off, (uint8_t *)&v, 4, false);
+	return v;
+}
+
+void vmh_write32(struct virtio_mmio *m, uint32_t off, uint32_t v)
+{
+	virtio_mmio_io(m, off, (uint8_t *)&v, 4, true);
+}
+
+void vmh_add_status(struct virtio_mmio *m, uint32_t bits)
+{
+	vmh_write32(m, VIRTIO_MMIO_STATUS, vmh_read32(m, VIRTIO_MMIO_STATUS) | bits);
+}
+
+uint64_t vmh_begin(struct virtio_mmio *m, uint32_t device_id)
+{
+	uint64_t offered;
+
+	assert_int_equal(vmh_read32(m, VIRTIO_MMIO_MAGIC_VALUE), 0x74726976);
+	assert_int_equal(vmh_read32(m, VIRTIO_MMIO_VERSION), 2);
+	assert_int_equal(vmh_read32(m, VIRTIO_MMIO_DEVICE_ID), device_id);
+	vmh_write32(m, VIRTIO_MMIO_STATUS, 0);
+	vmh_add_status(m, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	vmh_add_status(m, VIRTIO_CONFIG_S_DRIVER);
+	vmh_write32(m, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	offered = (uint64_t)vmh_read32(m, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
+	vmh_write32(m, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	return offered | vmh_read32(m, VIRTIO_MMIO_DEVICE_FEATURES);
+}
+
+bool vmh_set_features(struct virtio_mmio *m, uint64_t features)
+{
+	vmh_write32(m, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	vmh_write32(m, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
+	vmh_write32(m, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	vmh_write32(m, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
+	vmh_add_status(m, VIRTIO_CONFIG_S_FEATURES_OK);
+	return vmh_read32(m, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK;
+}
+
+void vmh_setup_queue(struct virtio_mmio *m, struct fake_mem *fm, struct vqh *q,
+		     unsigned int index, uint16_t size, uint64_t desc_gpa, uint64_t avail_gpa,
+		     uint64_t used_gpa)
+{
+	uint32_t max;
+
+	vmh_write32(m, VIRTIO_MMIO_QUEUE_SEL, index);
+	assert_int_equal(vmh_read32(m, VIRTIO_MMIO_QUEUE_READY), 0);
+	max = vmh_read32(m, VIRTIO_MMIO_QUEUE_NUM_MAX);
+	assert_true(max > 0);
+	vqh_init(q, fm, size ? size : (uint16_t)max, desc_gpa, avail_gpa, used_gpa);
+	vmh_write32(m, VIRTIO_MMIO_QUEUE_NUM, q->size);
+	vmh_write32(m, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)q->desc_gpa);
+	vmh_write32(m, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(q->desc_gpa >> 32));
+	vmh_write32(m, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)q->avail_gpa);
+	vmh_write32(m, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, (uint32_t)(q->avail_gpa >> 32));
+	vmh_write32(m, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)q->used_gpa);
+	vmh_write32(m, VIRTIO_MMIO_QUEUE_USED_HIGH, (uint32_t)(q->used_gpa >> 32));
+	vmh_write32(m, VIRTIO_MMIO_QUEUE_READY, 1);
+}
+
 /* ---- virtio-blk rig ---- */
 
 uint32_t blkh_read32(struct blkh *h, uint32_t off)
 {
-	uint32_t v = 0xdeadbeef;
-
-	virtio_mmio_io(&h->mmio, off, (uint8_t *)&v, 4, false);
-	return v;
+	return vmh_read32(&h->mmio, off);
 }
 
 void blkh_write32(struct blkh *h, uint32_t off, uint32_t v)
 {
-	virtio_mmio_io(&h->mmio, off, (uint8_t *)&v, 4, true);
+	vmh_write32(&h->mmio, off, v);
 }
 
 void blkh_io(struct blkh *h, uint32_t off, void *data, uint32_t len, bool is_write)
 {
 	virtio_mmio_io(&h->mmio, off, data, len, is_write);
-}
-
-static void blkh_add_status(struct blkh *h, uint32_t bits)
-{
-	blkh_write32(h, VIRTIO_MMIO_STATUS, blkh_read32(h, VIRTIO_MMIO_STATUS) | bits);
 }
 
 /*
@@ -174,45 +233,13 @@ static void blkh_add_status(struct blkh *h, uint32_t bits)
  */
 void blkh_driver_init(struct blkh *h, const struct blkh_opts *o)
 {
-	uint64_t offered;
-	uint32_t max;
-
-	assert_int_equal(blkh_read32(h, VIRTIO_MMIO_MAGIC_VALUE), 0x74726976);
-	assert_int_equal(blkh_read32(h, VIRTIO_MMIO_VERSION), 2);
-	assert_int_equal(blkh_read32(h, VIRTIO_MMIO_DEVICE_ID), 2 /* VIRTIO_ID_BLOCK */);
-	blkh_write32(h, VIRTIO_MMIO_STATUS, 0);
-	blkh_add_status(h, VIRTIO_CONFIG_S_ACKNOWLEDGE);
-	blkh_add_status(h, VIRTIO_CONFIG_S_DRIVER);
-
-	blkh_write32(h, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	offered = (uint64_t)blkh_read32(h, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
-	blkh_write32(h, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	offered |= blkh_read32(h, VIRTIO_MMIO_DEVICE_FEATURES);
-	h->features = offered & ~o->drop_features;
-	blkh_write32(h, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	blkh_write32(h, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(h->features >> 32));
-	blkh_write32(h, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	blkh_write32(h, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)h->features);
-	blkh_add_status(h, VIRTIO_CONFIG_S_FEATURES_OK);
-	if (!(blkh_read32(h, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK))
+	h->features = vmh_begin(&h->mmio, 2 /* VIRTIO_ID_BLOCK */) & ~o->drop_features;
+	if (!vmh_set_features(&h->mmio, h->features))
 		return; /* the device refused: the caller checks */
-
-	blkh_write32(h, VIRTIO_MMIO_QUEUE_SEL, 0);
-	assert_int_equal(blkh_read32(h, VIRTIO_MMIO_QUEUE_READY), 0);
-	max = blkh_read32(h, VIRTIO_MMIO_QUEUE_NUM_MAX);
-	assert_true(max > 0);
-	vqh_init(&h->q, &h->fm, o->queue_size ? o->queue_size : (uint16_t)max, BLKH_DESC_GPA,
-		 BLKH_AVAIL_GPA, BLKH_USED_GPA);
-	blkh_write32(h, VIRTIO_MMIO_QUEUE_NUM, h->q.size);
-	blkh_write32(h, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)h->q.desc_gpa);
-	blkh_write32(h, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(h->q.desc_gpa >> 32));
-	blkh_write32(h, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)h->q.avail_gpa);
-	blkh_write32(h, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, (uint32_t)(h->q.avail_gpa >> 32));
-	blkh_write32(h, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)h->q.used_gpa);
-	blkh_write32(h, VIRTIO_MMIO_QUEUE_USED_HIGH, (uint32_t)(h->q.used_gpa >> 32));
-	blkh_write32(h, VIRTIO_MMIO_QUEUE_READY, 1);
+	vmh_setup_queue(&h->mmio, &h->fm, &h->q, 0, o->queue_size, BLKH_DESC_GPA, BLKH_AVAIL_GPA,
+			BLKH_USED_GPA);
 	if (!o->no_driver_ok)
-		blkh_add_status(h, VIRTIO_CONFIG_S_DRIVER_OK);
+		vmh_add_status(&h->mmio, VIRTIO_CONFIG_S_DRIVER_OK);
 }
 
 void blkh_setup(struct blkh *h, const struct blkh_opts *o)

@@ -96,6 +96,32 @@ void vqh_set_used_event(struct vqh *q, uint16_t v);
 uint16_t vqh_avail_event(const struct vqh *q);
 void vqh_set_avail_flags(struct vqh *q, uint16_t flags);
 
+/* ---- the driver's side of the virtio-mmio transport, Linux order ---- */
+
+/* 32-bit register access at @off of the device's window (virtio_mmio_io). */
+uint32_t vmh_read32(struct virtio_mmio *m, uint32_t off);
+void vmh_write32(struct virtio_mmio *m, uint32_t off, uint32_t v);
+/* STATUS |= @bits. */
+void vmh_add_status(struct virtio_mmio *m, uint32_t bits);
+
+/*
+ * virtio_dev_probe(): check magic, version 2 and @device_id, reset, set
+ * ACKNOWLEDGE and DRIVER. Returns the 64 feature bits the device offers
+ * (high word read first).
+ */
+uint64_t vmh_begin(struct virtio_mmio *m, uint32_t device_id);
+
+/* Write @features (high word first), set FEATURES_OK; true if the device kept it. */
+bool vmh_set_features(struct virtio_mmio *m, uint64_t features);
+
+/*
+ * vm_setup_vq(): queue @index of @size entries (0: QueueNumMax) at the
+ * given GPAs, laid out in @q, then QueueReady.
+ */
+void vmh_setup_queue(struct virtio_mmio *m, struct fake_mem *fm, struct vqh *q,
+		     unsigned int index, uint16_t size, uint64_t desc_gpa, uint64_t avail_gpa,
+		     uint64_t used_gpa);
+
 /* ---- virtio-blk over virtio-mmio, Linux-driver style ---- */
 
 struct blkh_opts {

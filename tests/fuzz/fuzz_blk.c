@@ -272,25 +272,14 @@ static void misbehave(struct reader *r, uint8_t h)
 		wr(VIRTIO_MMIO_QUEUE_READY, 1);
 		break;
 	case 4: { /* raw descriptor bytes */
-		struct vring_desc d;
 		uint16_t i = get8(r);
 
-		d.addr = (uint64_t)get32(r) << 32 | get32(r);
-		d.len = get32(r);
-		d.flags = get16(r);
-		d.next = get16(r);
-		memcpy(desc(i), &d, sizeof(d));
+		fuzz_raw_desc(r, desc(i));
 		break;
 	}
-	case 5: { /* raw register write (any offset, any width) */
-		uint32_t off = get16(r) & 0xfff, v = get32(r);
-		uint8_t width = (uint8_t)(1u << (get8(r) & 3));
-
-		if (off == VIRTIO_MMIO_STATUS && v == 0)
-			v = VIRTIO_CONFIG_S_FAILED; /* a reset is case 0 */
-		virtio_mmio_io(&vm, off, (uint8_t *)&v, width > 4 ? 4 : width, true);
+	case 5: /* raw register write (any offset, any width); a reset is case 0 */
+		fuzz_raw_reg_write(r, &vm);
 		break;
-	}
 	case 6: { /* config space read */
 		uint8_t buf[8];
 		uint32_t off = get16(r);

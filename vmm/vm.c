@@ -199,6 +199,12 @@ static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg, char *wh
 	return 0;
 }
 
+/* GPA of virtio-mmio slot @slot's 4 KiB window. */
+static uint64_t vm_virtio_base(unsigned int slot)
+{
+	return VM_VIRTIO_MMIO_BASE + (uint64_t)slot * VIRTIO_MMIO_SIZE;
+}
+
 int vm_virtio_cmdline(unsigned int nr_devices, char *out, size_t outlen)
 {
 	size_t len = 0;
@@ -208,7 +214,7 @@ int vm_virtio_cmdline(unsigned int nr_devices, char *out, size_t outlen)
 	for (unsigned int i = 0; i < nr_devices; i++) {
 		int n = snprintf(out + len, outlen - len, "%svirtio_mmio.device=4K@0x%llx:%u",
 				 i ? " " : "",
-				 (unsigned long long)(VM_VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_SIZE),
+				 (unsigned long long)vm_virtio_base(i),
 				 VM_VIRTIO_GSI_BASE + i);
 
 		if (n < 0 || (size_t)n >= outlen - len)
@@ -234,7 +240,7 @@ static int vm_wire_virtio(struct vm *vm, struct vm_virtio *d, const struct virti
 		return errf(why, whylen, -ENOSPC, "%s: at most %d drives and NICs together",
 			    what, VM_MAX_VIRTIO_DEVICES);
 	d->slot = vm->nr_virtio++;
-	base = VM_VIRTIO_MMIO_BASE + d->slot * VIRTIO_MMIO_SIZE;
+	base = vm_virtio_base(d->slot);
 	r = vm_irqfd(vm, &d->irq_fd, VM_VIRTIO_GSI_BASE + d->slot);
 	if (r < 0)
 		return errf(why, whylen, r, "%s: KVM_IRQFD: %s", what, strerror(-r));
@@ -303,7 +309,7 @@ static int vm_add_drive(struct vm *vm, const struct blk_drive_config *d, char *w
 	log_info("drive '%s': %s, %llu sectors%s, %s I/O, virtio-mmio 0x%llx GSI %u",
 		 d->id ? d->id : "", d->path, (unsigned long long)vb->blk.capacity,
 		 vb->blk.read_only ? ", read-only" : "", io_engine_name(vb->blk.io),
-		 (unsigned long long)(VM_VIRTIO_MMIO_BASE + vb->dev.slot * VIRTIO_MMIO_SIZE),
+		 (unsigned long long)vm_virtio_base(vb->dev.slot),
 		 VM_VIRTIO_GSI_BASE + vb->dev.slot);
 	return 0;
 }
@@ -337,7 +343,7 @@ static int vm_add_nic(struct vm *vm, const struct vm_nic_config *c, char *why, s
 	log_info("NIC eth%u: tap %s, MAC %02x:%02x:%02x:%02x:%02x:%02x, MTU %u%s, virtio-mmio 0x%llx GSI %u",
 		 vm->nr_nets - 1, c->tap, c->mac[0], c->mac[1], c->mac[2], c->mac[3], c->mac[4],
 		 c->mac[5], vn->net.mtu, nc.offloads ? ", offloads" : "",
-		 (unsigned long long)(VM_VIRTIO_MMIO_BASE + vn->dev.slot * VIRTIO_MMIO_SIZE),
+		 (unsigned long long)vm_virtio_base(vn->dev.slot),
 		 VM_VIRTIO_GSI_BASE + vn->dev.slot);
 	return 0;
 }

@@ -50,6 +50,23 @@ run_test() {
 	fi
 }
 
+# brisk_pid PID — the brisk process started in the background as PID under
+# timeout: busybox timeout execs it in place, GNU timeout runs it as a child.
+brisk_pid() {
+	if [ "$(cat "/proc/$1/comm" 2>/dev/null)" = brisk ]; then
+		echo "$1"
+	else
+		pgrep -P "$1" brisk
+	fi
+}
+
+# thread_ticks PID — CPU time (utime + stime, clock ticks) of the thread PID
+# (a process's main thread). After the ")" of the comm: state is $1,
+# utime $12, stime $13.
+thread_ticks() {
+	sed 's/.*) //' "/proc/$1/task/$1/stat" | awk '{ print $12 + $13 }'
+}
+
 # finish TIER — print the summary and return non-zero on any failure.
 finish() {
 	[ -n "$T_FAILED_NAMES" ] && echo "$1 failed:$T_FAILED_NAMES" >&2

@@ -43,16 +43,6 @@ brisk_bg() {
 	BG=$!
 }
 
-# brisk_pid — the pid of the background brisk (busybox timeout execs it in
-# place; GNU timeout runs it as a child).
-brisk_pid() {
-	if [ "$(cat "/proc/$BG/comm" 2>/dev/null)" = brisk ]; then
-		echo "$BG"
-	else
-		pgrep -P "$BG" brisk
-	fi
-}
-
 # brisk_wait — wait for the background brisk; $RC, $OUT, $ERR.
 brisk_wait() {
 	wait "$BG"
@@ -96,12 +86,6 @@ send_to_guest() {
 
 md5() {
 	md5sum "$1" | cut -d' ' -f1
-}
-
-# thread_ticks PID — CPU time (utime + stime, clock ticks) of the thread PID.
-thread_ticks() {
-	# Fields after the ")" of the comm: state is $1, utime $12, stime $13.
-	sed 's/.*) //' "/proc/$1/task/$1/stat" | awk '{ print $12 + $13 }'
 }
 
 rss_kib() {
@@ -232,7 +216,7 @@ t_flood_no_rx_buffers() {
 	# Let the guest boot and the driver come up (DRIVER_OK) before flooding.
 	until_ok 120 grep -q "NIC eth0" "$T_TMP/err"
 	sleep 6
-	pid=$(brisk_pid)
+	pid=$(brisk_pid "$BG")
 	t0=$(thread_ticks "$pid") r0=$(rss_kib "$pid")
 	"$FLOOD" "$TAP0" 8 1000 >"$T_TMP/flood" 2>&1 || { fail "netflood: $(cat "$T_TMP/flood")"; return 1; }
 	t1=$(thread_ticks "$pid") r1=$(rss_kib "$pid")

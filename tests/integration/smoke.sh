@@ -145,16 +145,6 @@ t_stdout_closed() {
 NET_TAP=bsmk$$
 FLOOD=${NETFLOOD:-build/netflood}
 
-# brisk_pid BGPID — brisk's pid under GNU timeout (a child) or busybox timeout (itself).
-brisk_pid() {
-	if [ "$(cat "/proc/$1/comm" 2>/dev/null)" = brisk ]; then echo "$1"; else pgrep -P "$1" brisk; fi
-}
-
-# thread_ticks PID — utime + stime of thread PID (the main thread), clock ticks.
-thread_ticks() {
-	sed 's/.*) //' "/proc/$1/task/$1/stat" | awk '{ print $12 + $13 }'
-}
-
 t_net_flood_inactive_nic() {
 	scripts/mktap "$NET_TAP" 172.31.250.1/24 2>"$T_TMP/mktap" || { fail "mktap: $(cat "$T_TMP/mktap")"; return 1; }
 	# shellcheck disable=SC2086

@@ -70,7 +70,8 @@ static int cli_number(const char *flag, const char *arg, uint64_t lo, uint64_t h
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_NO_INITRD, OPT_CPUS, OPT_MEM, OPT_CMDLINE,
        OPT_BOOT, OPT_BOOT_TIMER, OPT_VERSION, OPT_ROOTFS, OPT_DRIVE, OPT_IO_ENGINE,
-       OPT_NET, OPT_IP, OPT_GW, OPT_ID, OPT_SECCOMP_LOG, OPT_NO_SECCOMP };
+       OPT_NET, OPT_IP, OPT_GW, OPT_ID, OPT_SECCOMP_LOG, OPT_NO_SECCOMP,
+       OPT_START_TIME_US, OPT_START_TIME_CPU_US };
 
 /* "A.B.C.D/N" (N 0..32) for @flag. */
 static int cli_check_cidr(const char *flag, const char *v, char *why, size_t whylen)
@@ -187,6 +188,29 @@ int cli_parse_drive(const char *flag, const char *spec, struct cli_drive *d,
 	return 0;
 }
 
+/*
+ * Record a file flag's path, @len bytes at @path inside argv[@argi]. A
+ * repeated --kernel or --initrd replaces its earlier entry (the last one
+ * counts), so the table holds at most one of each plus the drives.
+ */
+static void cli_note_file(struct cli_run *out, char **argv, int argi, const char *path,
+			  size_t len, enum cli_file_kind kind, bool writable)
+{
+	struct cli_file_arg f = {
+		.argi = argi, .off = (size_t)(path - argv[argi]), .len = len, .kind = kind,
+		.writable = writable,
+	};
+
+	for (unsigned int i = 0; i < out->nr_files; i++) {
+		if ((kind == CLI_FILE_KERNEL || kind == CLI_FILE_INITRD) && out->files[i].kind == kind) {
+			out->files[i] = f;
+			return;
+		}
+	}
+	if (out->nr_files < CLI_MAX_FILES)
+		out->files[out->nr_files++] = f;
+}
+
 int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t whylen)
 {
 	static const struct option opts[] = {
@@ -212,6 +236,8 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 		{ "id", required_argument, NULL, OPT_ID },
 		{ "seccomp-log", no_argument, NULL, OPT_SECCOMP_LOG },
 		{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+		{ "start-time-us", required_argument, NULL, OPT_START_TIME_US },
+		{ "start-time-cpu-us", required_argument, NULL, OPT_START_TIME_CPU_US },
 		{ NULL, 0, NULL, 0 },
 	};
 	/* '+': stop at the first non-option, which starts the guest command. */
@@ -232,9 +258,11 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 		switch (c) {
 		case OPT_KERNEL:
 			out->kernel = optarg;
+			cli_note_file(out, argv, optind - 1, optarg, strlen(optarg), CLI_FILE_KERNEL, false);
 			break;
 		case OPT_INITRD:
 			out->initrd = optarg;
+			cli_note_file(out, argv, optind - 1, optarg, strlen(optarg), CLI_FILE_INITRD, false);
 			break;
 		case OPT_NO_INITRD:
 			out->no_initrd = true;
@@ -275,6 +303,8 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 			if (r < 0)
 				return r;
 			out->have_rootfs = true;
+			cli_note_file(out, argv, optind - 1, optarg, strlen(out->rootfs.path),
+				      CLI_FILE_DRIVE, !out->rootfs.read_only);
 			break;
 		case OPT_DRIVE:
 			if (out->nr_drives == CLI_MAX_DRIVES - 1)
@@ -282,6 +312,8 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 			r = cli_parse_drive("--drive", optarg, &out->drives[out->nr_drives], why, whylen);
 			if (r < 0)
 				return r;
+			cli_note_file(out, argv, optind - 1, optarg, strlen(out->drives[out->nr_drives].path),
+				      CLI_FILE_DRIVE, !out->drives[out->nr_drives].read_only);
 			out->nr_drives++;
 			break;
 		case OPT_IO_ENGINE:
@@ -317,6 +349,22 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 			break;
 		case OPT_NO_SECCOMP:
 			out->no_seccomp = true;
+			break;
+		case OPT_START_TIME_US:
+			r = cli_number("--start-time-us", optarg, 0, UINT64_MAX, &out->start_us, why, whylen);
+			if (r < 0)
+				return r;
+			out->have_start_us = true;
+			break;
+		case OPT_START_TIME_CPU_US:
+			/*
+			 * Firecracker's jailer passes the CPU time it used; brisk-jailer
+			 * forks brisk, whose CPU clock starts at zero anyway. Accepted
+			 * and checked, so Firecracker launch lines work.
+			 */
+			r = cli_number("--start-time-cpu-us", optarg, 0, UINT64_MAX, &n, why, whylen);
+			if (r < 0)
+				return r;
 			break;
 		case OPT_ID:
 			if (!optarg[0] || strlen(optarg) > 64)
@@ -385,6 +433,17 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 	out->argv = argv + optind;
 	out->argc = argc - optind;
 	return 0;
+}
+
+unsigned int cli_run_defaults(const struct cli_run *run)
+{
+	unsigned int uses = 0;
+
+	if (!run->kernel)
+		uses |= CLI_USES_DEFAULT_KERNEL;
+	if (!run->have_rootfs && !run->initrd && !run->no_initrd)
+		uses |= CLI_USES_DEFAULT_ROOT;
+	return uses;
 }
 
 void cli_run_free(struct cli_run *run)

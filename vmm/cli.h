@@ -16,6 +16,7 @@
 #define CLI_MAX_DRIVES 16
 #define CLI_MAX_NICS 8
 #define CLI_DEFAULT_VM_ID "anonymous-instance" /* Firecracker's default --id */
+#define CLI_MAX_FILES (2 + CLI_MAX_DRIVES)       /* kernel, initrd, rootfs and drives */
 
 /* --net TAP[,mac=MAC][,ip=ADDR/PREFIX][,gw=ADDR] */
 struct cli_nic {
@@ -33,6 +34,20 @@ struct cli_drive {
 	char *id;          /* NULL: "rootfs" for --rootfs, "drive<N>" otherwise */
 	bool read_only;
 	bool cache_unsafe; /* cache=unsafe: no FLUSH offered (Firecracker's "Unsafe") */
+};
+
+/*
+ * A host file named by a flag (--kernel, --initrd, --rootfs, --drive): where
+ * its path sits in argv, so brisk-jailer can put the file in the jail and
+ * rewrite the argument. The path is argv[argi][off, off + len).
+ */
+enum cli_file_kind { CLI_FILE_KERNEL, CLI_FILE_INITRD, CLI_FILE_DRIVE };
+
+struct cli_file_arg {
+	int argi;
+	size_t off, len;          /* bytes */
+	enum cli_file_kind kind;  /* CLI_FILE_DRIVE: --rootfs or --drive */
+	bool writable;            /* brisk opens it read-write (a drive without ,ro) */
 };
 
 struct cli_run {
@@ -61,7 +76,16 @@ struct cli_run {
 	char **argv;              /* guest command (after --), may be empty */
 	int argc;
 	bool help, version;
+	bool have_start_us;       /* --start-time-us given (brisk-jailer passes its own start) */
+	uint64_t start_us;        /* CLOCK_MONOTONIC µs at which the launch began */
+	struct cli_file_arg files[CLI_MAX_FILES]; /* in argv order */
+	unsigned int nr_files;
 };
+
+/* What cli_run_defaults() reports: artifacts next to the brisk binary in use. */
+#define CLI_USES_DEFAULT_KERNEL 1u /* no --kernel: vmlinux */
+#define CLI_USES_DEFAULT_ROOT   2u /* no --rootfs/--initrd/--no-initrd: rootfs.ext4 (read-only),
+				    * or initramfs.cpio.gz when there is no rootfs.ext4 */
 
 /* Exit codes (docker run convention, see README). */
 #define EXIT_BRISK_FAILED 125
@@ -79,6 +103,9 @@ struct cli_run {
  * with one line naming the flag and the fix in @why.
  */
 int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t whylen);
+
+/* Which default artifacts @run boots from: CLI_USES_DEFAULT_* bits. */
+unsigned int cli_run_defaults(const struct cli_run *run);
 
 /* Free what cli_parse_run() allocated (drive specs). */
 void cli_run_free(struct cli_run *run);

@@ -178,7 +178,7 @@ static int resolve_storage(const struct cli_run *run, struct vm_config *cfg,
 	if (run->have_rootfs) {
 		root = run->rootfs.path;
 		root_ro = run->rootfs.read_only;
-	} else if (!run->initrd && !run->no_initrd) {
+	} else if (cli_run_defaults(run) & CLI_USES_DEFAULT_ROOT) {
 		root = default_artifact("rootfs.ext4", rootfs_buf, PATH_MAX);
 		root_ro = true;
 		if (access(root, F_OK) < 0) {
@@ -358,6 +358,9 @@ static int cmd_run(int argc, char **argv, uint64_t start_us, uint64_t start_cpu_
 		printf("brisk %s\n", BRISK_VERSION);
 		status = 0;
 	} else {
+		/* Launched by brisk-jailer: time from the jailer's start (Firecracker's flag). */
+		if (run.have_start_us && run.start_us <= start_us)
+			start_us = run.start_us;
 		status = run_vm(&run, start_us, start_cpu_us);
 	}
 	cli_run_free(&run);

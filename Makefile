@@ -18,7 +18,8 @@ VMM_LIB_OBJS := $(VMM_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 VMM_OBJS := $(VMM_SRCS:%.c=$(BUILD)/obj/%.o)
 VMM_ASAN_OBJS := $(VMM_SRCS:%.c=$(BUILD)/asan/obj/%.o)
 
-.PHONY: all vmm clean test test-all demo testtools kernel rootfs setup smoke smoke-asan testhost-tests bench
+.PHONY: all vmm clean test test-all demo testtools kernel rootfs setup smoke smoke-asan testhost-tests bench \
+	jailer-tests testhost-jailer-tests
 all: vmm $(BUILD)/initramfs.cpio.gz kernel
 vmm: $(BUILD)/brisk $(BUILD)/brisk-jailer
 
@@ -69,14 +70,23 @@ testtools:
 	scripts/build-testtools
 
 testhost-tests: all testtools $(BUILD)/netflood
-	scripts/testhost --timeout 1500 sh -c 'tests/integration/linux.sh; a=$$?; tests/integration/blk.sh; b=$$?; tests/integration/net.sh; c=$$?; [ $$a -eq 0 ] && [ $$b -eq 0 ] && [ $$c -eq 0 ]'
+	scripts/testhost --timeout 1500 sh -c 'tests/integration/linux.sh; a=$$?; tests/integration/blk.sh; b=$$?; tests/integration/net.sh; c=$$?; tests/integration/jailer-linux.sh; d=$$?; [ $$a -eq 0 ] && [ $$b -eq 0 ] && [ $$c -eq 0 ] && [ $$d -eq 0 ]'
+
+# brisk-jailer with the tiny guest on the local /dev/kvm (cgroup v1 and the
+# hybrid v2 hierarchy here), then in a testhost booted with pure cgroup v2
+# (limits in v2) together with a real Linux guest under the jailer.
+jailer-tests: $(BUILD)/brisk $(BUILD)/brisk-jailer $(BUILD)/test-guest $(BUILD)/seccomp-victim
+	tests/integration/jailer.sh $(BUILD)
+
+testhost-jailer-tests: all $(BUILD)/test-guest $(BUILD)/seccomp-victim
+	scripts/testhost --timeout 900 --cgroup v2 sh -c 'tests/integration/jailer.sh; a=$$?; tests/integration/jailer-linux.sh; b=$$?; [ $$a -eq 0 ] && [ $$b -eq 0 ]'
 
 # The two README commands install their Debian packages first (idempotent).
 test:
 	scripts/setup
 	$(MAKE) test-all
 
-test-all: all unit unit-asan smoke smoke-asan fuzz testhost-tests
+test-all: all unit unit-asan smoke smoke-asan jailer-tests fuzz testhost-tests testhost-jailer-tests
 
 # The main job: build everything, boot a real Linux guest, run a command.
 # Where the local /dev/kvm cannot run Linux, it runs inside the testhost.

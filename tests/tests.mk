@@ -110,3 +110,8 @@ $(BUILD)/netflood: tests/tools/netflood.c
 $(BUILD)/tapio: tests/tools/tapio.c
 	@mkdir -p $(@D)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) $< -o $@ $(LDLIBS)
+
+# Stands in for brisk in the jailer tests: killed by brisk's own seccomp filter.
+$(BUILD)/seccomp-victim: tests/tools/seccomp_victim.c jailer/seccomp.c jailer/seccomp.h
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -static tests/tools/seccomp_victim.c jailer/seccomp.c -o $@ $(LDLIBS)

@@ -69,7 +69,7 @@ smoke-asan: $(BUILD)/asan/brisk $(BUILD)/test-guest $(BUILD)/netflood
 testtools:
 	scripts/build-testtools
 
-testhost-tests: all testtools $(BUILD)/netflood
+testhost-tests: all testtools $(BUILD)/netflood $(BUILD)/tapown
 	scripts/testhost --timeout 1500 sh -c 'tests/integration/linux.sh; a=$$?; tests/integration/blk.sh; b=$$?; tests/integration/net.sh; c=$$?; tests/integration/jailer-linux.sh; d=$$?; [ $$a -eq 0 ] && [ $$b -eq 0 ] && [ $$c -eq 0 ] && [ $$d -eq 0 ]'
 
 # brisk-jailer with the tiny guest on the local /dev/kvm (cgroup v1 and the
@@ -78,7 +78,7 @@ testhost-tests: all testtools $(BUILD)/netflood
 jailer-tests: $(BUILD)/brisk $(BUILD)/brisk-jailer $(BUILD)/test-guest $(BUILD)/seccomp-victim
 	tests/integration/jailer.sh $(BUILD)
 
-testhost-jailer-tests: all $(BUILD)/test-guest $(BUILD)/seccomp-victim
+testhost-jailer-tests: all $(BUILD)/test-guest $(BUILD)/seccomp-victim $(BUILD)/tapown
 	scripts/testhost --timeout 900 --cgroup v2 sh -c 'tests/integration/jailer.sh; a=$$?; tests/integration/jailer-linux.sh; b=$$?; [ $$a -eq 0 ] && [ $$b -eq 0 ]'
 
 # The two README commands install their Debian packages first (idempotent).

@@ -298,11 +298,11 @@ int cgroup_create(struct cgroup_jail *cg, int version, const char *parent, const
 		k = cg_dir_for(cg, mount, parent, id);
 		if (k < 0)
 			return errf(why, whylen, k, "cgroup path too long");
+		/* Controllers may be enabled above existing children (not above processes). */
+		r = make_levels(cg, 0, false, why, whylen);
 		for (unsigned int i = 0; r == 0 && i < nr; i++)
 			if (strcmp(settings[i].controller, "cgroup"))
 				r = enable_v2(mount, cg->dirs[0].path, settings[i].controller, why, whylen);
-		if (r == 0)
-			r = make_levels(cg, 0, false, why, whylen);
 	} else {
 		for (unsigned int i = 0; r == 0 && i < nr; i++) {
 			r = find_mount(mountinfo, 1, settings[i].controller, mount, sizeof(mount));

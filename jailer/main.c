@@ -215,7 +215,7 @@ static int seccomp_victim_syscall(int kmsg_fd, pid_t pid, int wait_ms)
 }
 
 /* How brisk ended, as an exit status (128+N for signal N), said on stderr when unusual. */
-static int report_status(int status, pid_t pid, int kmsg_fd)
+static int report_status(int status, const char *name_of, pid_t pid, int kmsg_fd)
 {
 	int sig, nr;
 	char *name;
@@ -227,14 +227,14 @@ static int report_status(int status, pid_t pid, int kmsg_fd)
 		nr = seccomp_victim_syscall(kmsg_fd, pid, 500);
 		name = nr >= 0 ? seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr) : NULL;
 		if (nr >= 0)
-			say("brisk (pid %d) killed by seccomp: syscall %s (%d)", (int)pid,
+			say("%s (pid %d) killed by seccomp: syscall %s (%d)", name_of, (int)pid,
 			    name ? name : "unknown", nr);
 		else
-			say("brisk (pid %d) killed by seccomp (SIGSYS); the system call is in the kernel "
-			    "log: dmesg | grep type=1326", (int)pid);
+			say("%s (pid %d) killed by seccomp (SIGSYS); the system call is in the kernel "
+			    "log: dmesg | grep type=1326", name_of, (int)pid);
 		free(name);
 	} else if (sig != SIGTERM && sig != SIGINT && sig != SIGHUP) {
-		say("brisk (pid %d) killed by signal %d (%s)", (int)pid, sig, strsignal(sig));
+		say("%s (pid %d) killed by signal %d (%s)", name_of, (int)pid, sig, strsignal(sig));
 	}
 	return 128 + sig;
 }
@@ -448,7 +448,7 @@ static int run_jailed(const struct jailer_args *a, uint64_t start_us)
 	close_fd(&devnull);
 
 	status = supervise(child, &set);
-	code = report_status(status, child, kmsg_fd);
+	code = report_status(status, r.exec_name, child, kmsg_fd);
 	close_fd(&kmsg_fd);
 	run_undo(&r);
 	sigprocmask(SIG_SETMASK, &old, NULL);

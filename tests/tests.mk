@@ -115,3 +115,8 @@ $(BUILD)/tapio: tests/tools/tapio.c
 $(BUILD)/seccomp-victim: tests/tools/seccomp_victim.c jailer/seccomp.c jailer/seccomp.h
 	@mkdir -p $(@D)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -static tests/tools/seccomp_victim.c jailer/seccomp.c -o $@ $(LDLIBS)
+
+# Persistent tap with an owner, for the jailed guest in the testhost.
+$(BUILD)/tapown: tests/tools/tapown.c
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -static $< -o $@

@@ -34,6 +34,8 @@ static const char usage_text[] =
 	"  --seccomp-log     system calls outside brisk's seccomp filters are logged (kernel audit\n"
 	"                    log), not fatal: for finding a missing entry\n"
 	"  --no-seccomp      no seccomp filters (unsafe; prints a warning)\n"
+	"  --start-time-us US  CLOCK_MONOTONIC time the launch began (brisk-jailer passes it;\n"
+	"                    start-up and boot times count from there)\n"
 	"  --cpus N          vCPUs, 1-32 (default 1)\n"
 	"  --mem MiB         guest RAM in MiB, 16-1048576 (default 256)\n"
 	"  --cmdline STR     kernel parameters instead of brisk's defaults\n"

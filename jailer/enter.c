@@ -25,11 +25,11 @@ static const struct {
 	const char *host, *name;
 	unsigned int major, minor;  /* used when the host has no such node */
 	mode_t mode;
-	bool give;                  /* owned by uid:gid (Firecracker chowns kvm and tun) */
+	bool give;                  /* owned by uid:gid */
 } jail_devices[] = {
 	{ "/dev/kvm", "kvm", 10, 232, 0660, true },
 	{ "/dev/net/tun", "net/tun", 10, 200, 0660, true },
-	{ "/dev/urandom", "urandom", 1, 9, 0666, false },
+	{ "/dev/urandom", "urandom", 1, 9, 0666, true },
 };
 
 /* Bind @j's files that could not be hard-linked onto their placeholders. */

@@ -224,7 +224,7 @@ static int report_status(int status, const char *name_of, pid_t pid, int kmsg_fd
 		return WEXITSTATUS(status);
 	sig = WTERMSIG(status);
 	if (sig == SIGSYS) {
-		nr = seccomp_victim_syscall(kmsg_fd, pid, 500);
+		nr = seccomp_victim_syscall(kmsg_fd, pid, 1000);
 		name = nr >= 0 ? seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr) : NULL;
 		if (nr >= 0)
 			say("%s (pid %d) killed by seccomp: syscall %s (%d)", name_of, (int)pid,

@@ -286,10 +286,14 @@ int cgroup_create(struct cgroup_jail *cg, int version, const char *parent, const
 		  char *why, size_t whylen)
 {
 	char mount[PATH_MAX];
+	/* Which of cg->dirs each setting is written to (v2: all to the one). */
+	unsigned int dir_of[CGROUP_MAX_SETTINGS] = { 0 };
 	int r = 0, k;
 
 	memset(cg, 0, sizeof(*cg));
 	cg->version = version;
+	if (nr > CGROUP_MAX_SETTINGS)
+		return errf(why, whylen, -E2BIG, "--cgroup: at most %d", CGROUP_MAX_SETTINGS);
 	if (version == 2) {
 		r = find_mount(mountinfo, 2, NULL, mount, sizeof(mount));
 		if (r < 0)
@@ -313,33 +317,33 @@ int cgroup_create(struct cgroup_jail *cg, int version, const char *parent, const
 				     ? " (is this a cgroup v2 host? try --cgroup-version 2)" : "");
 				break;
 			}
+			unsigned int before = cg->nr_dirs;
+
 			k = cg_dir_for(cg, mount, parent, id);
 			if (k < 0) {
 				r = errf(why, whylen, k, "cgroup path too long");
 				break;
 			}
-			if (cg->dirs[k].created == 0)
+			dir_of[i] = (unsigned int)k;
+			/* A hierarchy seen for the first time (co-mounted controllers share one). */
+			if (cg->nr_dirs > before)
 				r = make_levels(cg, (unsigned int)k, !strcmp(settings[i].controller, "cpuset"),
 						why, whylen);
 		}
 	}
 	for (unsigned int i = 0; r == 0 && i < nr; i++) {
-		for (unsigned int d = 0; r == 0 && d < cg->nr_dirs; d++) {
-			/* v1: only the hierarchy that holds this setting's controller. */
-			if (version == 1 && find_mount(mountinfo, 1, settings[i].controller, mount,
-						       sizeof(mount)) == 0 && strcmp(mount, cg->dirs[d].mount))
-				continue;
-			r = write_file(cg->dirs[d].path, settings[i].file, settings[i].value);
-			if (r == -ENOENT)
-				errf(why, whylen, r, "--cgroup %s: unknown cgroup file (there is none in %s)",
-				     settings[i].file, cg->dirs[d].path);
-			else if (r == -EACCES || r == -EPERM)
-				errf(why, whylen, -ENOENT, "--cgroup %s: that cgroup file is read-only",
-				     settings[i].file);
-			else if (r < 0)
-				errf(why, whylen, r, "--cgroup %s=%s: the kernel refused the value: %s",
-				     settings[i].file, settings[i].value, strerror(-r));
-		}
+		const char *dir = cg->dirs[dir_of[i]].path;
+
+		r = write_file(dir, settings[i].file, settings[i].value);
+		if (r == -ENOENT)
+			errf(why, whylen, r, "--cgroup %s: unknown cgroup file (there is none in %s)",
+			     settings[i].file, dir);
+		else if (r == -EACCES || r == -EPERM)
+			errf(why, whylen, -ENOENT, "--cgroup %s: that cgroup file is read-only",
+			     settings[i].file);
+		else if (r < 0)
+			errf(why, whylen, r, "--cgroup %s=%s: the kernel refused the value: %s",
+			     settings[i].file, settings[i].value, strerror(-r));
 	}
 	if (r < 0)
 		cgroup_remove(cg, false);

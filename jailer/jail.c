@@ -152,7 +152,6 @@ static bool name_taken(const struct jail *j, const char *name)
 int jail_add_file(struct jail *j, const char *what, const char *host, bool writable,
 		  const char **jail_path, char *why, size_t whylen)
 {
-	static char paths[JAIL_MAX_FILES][NAME_MAX + 2];
 	struct jail_file *f;
 	struct stat st;
 	char canon[PATH_MAX], tmp[PATH_MAX];
@@ -169,7 +168,7 @@ int jail_add_file(struct jail *j, const char *what, const char *host, bool writa
 		if (writable != j->files[i].writable)
 			return errf(why, whylen, -EINVAL, "%s %s: given twice, once read-only and once "
 				    "writable", what, host);
-		*jail_path = paths[i];
+		*jail_path = j->files[i].path;
 		return 0;
 	}
 	if (j->nr_files == JAIL_MAX_FILES)
@@ -207,8 +206,9 @@ int jail_add_file(struct jail *j, const char *what, const char *host, bool writa
 		close(fd);
 		f->bind = true;
 	}
-	snprintf(paths[j->nr_files], sizeof(paths[0]), "/%s", f->name);
-	*jail_path = paths[j->nr_files];
+	f->path[0] = '/';
+	memcpy(f->path + 1, f->name, sizeof(f->name));
+	*jail_path = f->path;
 	j->nr_files++;
 	return 0;
 }

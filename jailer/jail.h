@@ -22,6 +22,7 @@
 struct jail_file {
 	char host[PATH_MAX];      /* canonical host path */
 	char name[NAME_MAX + 1];  /* its name in the jail root */
+	char path[NAME_MAX + 2];  /* "/<name>": what brisk opens */
 	bool writable;            /* opened read-write: owned by uid:gid */
 	bool bind;                /* not linkable: bind-mounted onto a placeholder in the child */
 };

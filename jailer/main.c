@@ -356,7 +356,6 @@ static int run_jailed(const struct jailer_args *a, uint64_t start_us)
 		goto fail;
 	}
 	snprintf(jexec, sizeof(jexec), "%s", jp);
-	snprintf(r.exec_name, sizeof(r.exec_name), "%s", jp + 1);
 	code = build_argv(&r, exec_real, start_us, why, sizeof(why));
 	if (code) {
 		say("%s", why);

@@ -7,7 +7,12 @@ CC      ?= gcc
 BUILD   := build
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -MMD -MP
-LDLIBS  := $(shell pkg-config --libs liburing libseccomp) -lpthread
+# libmicrohttpd: Debian's source built without TLS (scripts/build-libmicrohttpd
+# says why); jansson: Debian's libjansson-dev.
+MHD     := $(BUILD)/mhd
+MHD_LIB := $(MHD)/lib/libmicrohttpd.a
+CFLAGS  += -isystem $(MHD)/include
+LDLIBS  := $(MHD_LIB) $(shell pkg-config --libs liburing libseccomp jansson) -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 VMM_SRCS := $(wildcard vmm/*.c) $(wildcard virtio/*.c) jailer/seccomp.c
@@ -26,7 +31,10 @@ vmm: $(BUILD)/brisk $(BUILD)/brisk-jailer
 setup:
 	scripts/setup
 
-$(BUILD)/obj/%.o: %.c
+$(MHD_LIB): scripts/build-libmicrohttpd
+	scripts/build-libmicrohttpd $(MHD)
+
+$(BUILD)/obj/%.o: %.c | $(MHD_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -43,7 +51,7 @@ $(BUILD)/brisk-jailer: $(BUILD)/obj/jailer/main.o $(BUILD)/libbrisk.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -static $^ -o $@ $(LDLIBS)
 
 # The same VMM with ASan+UBSan, for the sanitizer runs of the smoke tier.
-$(BUILD)/asan/obj/%.o: %.c
+$(BUILD)/asan/obj/%.o: %.c | $(MHD_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANITIZE) -c $< -o $@
 

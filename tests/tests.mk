@@ -25,7 +25,7 @@ CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
 # One flavour of the unit tests: $(1) = output directory under $(BUILD), $(2) = extra flags.
 # The vmm sources go into an archive so each test links only what it uses.
 define UNIT_FLAVOUR
-$(BUILD)/$(1)/obj/%.o: %.c
+$(BUILD)/$(1)/obj/%.o: %.c | $(MHD_LIB)
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS) $(2) $$(CMOCKA_CFLAGS) -c $$< -o $$@
 
@@ -62,7 +62,7 @@ FUZZ_TARGETS := $(FUZZ_SRCS:tests/fuzz/%.c=%)
 FUZZ_SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 FUZZ_OUT := $(BUILD)/fuzz
 
-$(FUZZ_OUT)/obj/%.o: %.c
+$(FUZZ_OUT)/obj/%.o: %.c | $(MHD_LIB)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CFLAGS) $(FUZZ_SANITIZE) -fsanitize=fuzzer-no-link -c $< -o $@
 

@@ -5,12 +5,14 @@
 #include "vmm/log.h"
 #include "vmm/util.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #define MSR_IA32_TSC 0x10
 #define MSR_IA32_SYSENTER_CS 0x174
@@ -204,34 +206,48 @@ static void vcpu_kvm_failure(struct vcpu *vcpu, const char *what, unsigned long 
 	vm_request_stop(vcpu->vm, VM_END_KVM_ERROR, 0, why);
 }
 
+/* One more exit: only this vCPU's thread writes; metrics read it relaxed. */
+static inline void vcpu_count(uint64_t *counter)
+{
+	__atomic_store_n(counter, *counter + 1, __ATOMIC_RELAXED);
+}
+
 /* Handle one exit. Returns false when this vCPU must stop running. */
 static bool vcpu_handle_exit(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	struct vm *vm = vcpu->vm;
+	struct vcpu_exit_stats *x = &vcpu->exits;
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
+		vcpu_count(&x->io);
 		vcpu_io(vcpu);
 		return true;
 	case KVM_EXIT_MMIO:
+		vcpu_count(&x->mmio);
 		vcpu_mmio(vcpu);
 		return true;
 	case KVM_EXIT_INTR:
+		vcpu_count(&x->intr);
 		return true;
 	case KVM_EXIT_SHUTDOWN:
+		vcpu_count(&x->shutdown);
 		/* Triple fault: a PC resets. */
 		vm_request_stop(vm, VM_END_RESET, 0, "triple fault");
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
+		vcpu_count(&x->system_event);
 		vm_request_stop(vm, VM_END_RESET, 0,
 				run->system_event.type == KVM_SYSTEM_EVENT_CRASH ? "guest crash"
 										 : "system event");
 		return false;
 	case KVM_EXIT_HLT:
+		vcpu_count(&x->hlt);
 		vm_request_stop(vm, VM_END_RESET, 0, "guest halted");
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
+		vcpu_count(&x->internal_error);
 		vcpu_kvm_failure(vcpu,
 				 run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
 					 ? "KVM_EXIT_INTERNAL_ERROR, emulation failure"
@@ -239,13 +255,96 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 				 run->internal.suberror);
 		return false;
 	case KVM_EXIT_FAIL_ENTRY:
+		vcpu_count(&x->fail_entry);
 		vcpu_kvm_failure(vcpu, "KVM_EXIT_FAIL_ENTRY, hardware entry failure",
 				 run->fail_entry.hardware_entry_failure_reason);
 		return false;
 	default:
+		vcpu_count(&x->other);
 		vcpu_kvm_failure(vcpu, "unexpected KVM exit reason", run->exit_reason);
 		return false;
 	}
+}
+
+/*
+ * Park this vCPU while a pause is requested. First re-enter KVM_RUN with
+ * immediate_exit set: KVM completes the PIO/MMIO the last exit started
+ * (api.rst, KVM_EXIT_IO/MMIO: the operation is complete only after
+ * re-entry) and returns EINTR at once, so the vCPU parks with consistent
+ * state.
+ */
+static void vcpu_park(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	/* Completing an access can itself exit (a split MMIO access): handle that too. */
+	for (unsigned int i = 0; i < 16; i++) {
+		vcpu->run->immediate_exit = 1;
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0)
+			break;
+		if (!vcpu_handle_exit(vcpu))
+			break;
+	}
+	vcpu->run->immediate_exit = 0;
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->nr_parked++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	while (atomic_load(&vm->pause_req) && atomic_load(&vm->end) == VM_END_NONE)
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->nr_parked--;
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+int vm_pause(struct vm *vm, unsigned int timeout_ms)
+{
+	struct timespec deadline;
+	int r = 0;
+
+	if (vm->paused)
+		return -EALREADY;
+	if (atomic_load(&vm->end) != VM_END_NONE)
+		return -ESHUTDOWN;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	atomic_store(&vm->pause_req, true);
+	vm_kick_vcpus(vm);
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vm->nr_parked < vm->nr_running && atomic_load(&vm->end) == VM_END_NONE && r == 0)
+		r = -pthread_cond_clockwait(&vm->pause_cond, &vm->pause_lock, CLOCK_MONOTONIC,
+					     &deadline);
+	pthread_mutex_unlock(&vm->pause_lock);
+	if (atomic_load(&vm->end) != VM_END_NONE)
+		r = -ESHUTDOWN;
+	if (r < 0) {
+		atomic_store(&vm->pause_req, false);
+		pthread_mutex_lock(&vm->pause_lock);
+		pthread_cond_broadcast(&vm->pause_cond);
+		pthread_mutex_unlock(&vm->pause_lock);
+		return r;
+	}
+	vm->paused = true;
+	/* EINVAL: the guest does not use kvmclock; nothing to tell it. */
+	for (unsigned int i = 0; i < vm->nr_cpus; i++)
+		if (ioctl(vm->vcpus[i].fd, KVM_KVMCLOCK_CTRL, 0) < 0 && errno != EINVAL)
+			log_debug("vCPU %u: KVM_KVMCLOCK_CTRL: %s", i, strerror(errno));
+	return 0;
+}
+
+int vm_resume(struct vm *vm)
+{
+	if (!vm->paused)
+		return -EALREADY;
+	vm->paused = false;
+	atomic_store(&vm->pause_req, false);
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return 0;
 }
 
 static void vcpu_kick_handler(int sig)
@@ -276,10 +375,21 @@ void *vcpu_thread(void *arg)
 
 	if (vcpu->index == 0)
 		vm->first_insn_us = util_now_us() - vm->boot_timer.start_us;
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->nr_running++;
+	pthread_mutex_unlock(&vm->pause_lock);
 	while (atomic_load(&vm->end) == VM_END_NONE) {
+		if (atomic_load(&vm->pause_req)) {
+			vcpu_park(vcpu);
+			continue;
+		}
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EINTR || errno == EAGAIN) {
+				/* A kick: clear it unless the VM is ending (checked next). */
+				if (atomic_load(&vm->end) == VM_END_NONE)
+					vcpu->run->immediate_exit = 0;
 				continue;
+			}
 			char why[128];
 
 			snprintf(why, sizeof(why), "vCPU %u: KVM_RUN: %s", vcpu->index,
@@ -290,5 +400,9 @@ void *vcpu_thread(void *arg)
 		if (!vcpu_handle_exit(vcpu))
 			break;
 	}
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->nr_running--;
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	return NULL;
 }

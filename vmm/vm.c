@@ -562,9 +562,15 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *why, size_t whyl
 	for (unsigned int i = 0; i < VM_MAX_NICS; i++)
 		vm_virtio_clear(&vm->nets[i].dev);
 	atomic_init(&vm->end, VM_END_NONE);
-	if (cfg->nr_cpus < 1 || cfg->nr_cpus > VM_MAX_CPUS)
-		return errf(why, whylen, -EINVAL, "vCPU count %u out of range 1..%d",
-			       cfg->nr_cpus, VM_MAX_CPUS);
+	atomic_init(&vm->pause_req, false);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
+	vm->pause_sync = true;
+	if (cfg->nr_cpus < 1 || cfg->nr_cpus > VM_MAX_CPUS) {
+		r = errf(why, whylen, -EINVAL, "vCPU count %u out of range 1..%d",
+			 cfg->nr_cpus, VM_MAX_CPUS);
+		goto fail;
+	}
 	vm->nr_cpus = cfg->nr_cpus;
 	vm->seccomp = cfg->seccomp;
 
@@ -617,6 +623,18 @@ int vm_start(struct vm *vm)
 	return r;
 }
 
+void vm_kick_vcpus(struct vm *vm)
+{
+	/* immediate_exit covers a kick that lands before KVM_RUN is entered. */
+	atomic_thread_fence(memory_order_seq_cst);
+	for (unsigned int i = 0; i < vm->nr_cpus; i++) {
+		if (vm->vcpus[i].run)
+			vm->vcpus[i].run->immediate_exit = 1;
+		if (vm->vcpus[i].started && !pthread_equal(vm->vcpus[i].thread, pthread_self()))
+			pthread_kill(vm->vcpus[i].thread, SIGUSR1);
+	}
+}
+
 void vm_request_stop(struct vm *vm, enum vm_end end, int status, const char *why)
 {
 	int expected = VM_END_NONE;
@@ -629,13 +647,13 @@ void vm_request_stop(struct vm *vm, enum vm_end end, int status, const char *why
 		snprintf(vm->end_why, sizeof(vm->end_why), "%s", why);
 	if (vm->stop_fd >= 0 && write(vm->stop_fd, &one, sizeof(one)) < 0)
 		log_debug("stop eventfd: %s", strerror(errno));
-	/* Kick every vCPU out of KVM_RUN; immediate_exit covers a kick that lands early. */
-	for (unsigned int i = 0; i < vm->nr_cpus; i++) {
-		if (vm->vcpus[i].run)
-			vm->vcpus[i].run->immediate_exit = 1;
-		if (vm->vcpus[i].started && !pthread_equal(vm->vcpus[i].thread, pthread_self()))
-			pthread_kill(vm->vcpus[i].thread, SIGUSR1);
+	/* Parked vCPUs wake up and leave. */
+	if (vm->pause_sync) {
+		pthread_mutex_lock(&vm->pause_lock);
+		pthread_cond_broadcast(&vm->pause_cond);
+		pthread_mutex_unlock(&vm->pause_lock);
 	}
+	vm_kick_vcpus(vm);
 }
 
 void vm_stop_vcpus(struct vm *vm)
@@ -705,4 +723,9 @@ void vm_destroy(struct vm *vm)
 	close_fd(&vm->vm_fd);
 	close_fd(&vm->kvm_fd);
 	guest_mem_destroy(&vm->mem);
+	if (vm->pause_sync) {
+		pthread_cond_destroy(&vm->pause_cond);
+		pthread_mutex_destroy(&vm->pause_lock);
+		vm->pause_sync = false;
+	}
 }

@@ -69,6 +69,11 @@ enum vm_end {
 	VM_END_HOST,        /* host side asked to stop (signal, error) */
 };
 
+/* KVM_RUN exits by reason, counted by the vCPU's own thread (metrics read them relaxed). */
+struct vcpu_exit_stats {
+	uint64_t io, mmio, intr, hlt, shutdown, system_event, internal_error, fail_entry, other;
+};
+
 struct vcpu {
 	struct vm *vm;
 	unsigned int index;
@@ -76,6 +81,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
+	struct vcpu_exit_stats exits;
 };
 
 /* A virtio device's transport on its MMIO window, with its KVM plumbing. */
@@ -129,6 +135,14 @@ struct vm {
 
 	enum seccomp_mode seccomp;    /* vCPU threads install their filter with it */
 	atomic_bool stdin_ready;      /* guest agent asked for stdin (exit_dev) */
+	/* Pause (vcpu.c): while pause_req is set, vCPUs park at a safe point. */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;    /* nr_parked changed, pause_req cleared or the VM ended */
+	bool pause_sync;              /* pause_lock/pause_cond initialised */
+	atomic_bool pause_req;
+	unsigned int nr_parked;       /* vCPU threads parked (pause_lock) */
+	unsigned int nr_running;      /* vCPU threads in their loop (pause_lock) */
+	bool paused;                  /* main thread: vm_pause() succeeded, no vm_resume() yet */
 	int stop_fd;                  /* eventfd: the VM has ended */
 	atomic_int end;               /* enum vm_end, first writer wins */
 	int exit_status;              /* VM_END_EXIT_DEVICE: 0..255 */
@@ -162,6 +176,25 @@ int vm_start(struct vm *vm);
  * stop_fd and kick every vCPU out of KVM_RUN. Safe from any thread.
  */
 void vm_request_stop(struct vm *vm, enum vm_end end, int status, const char *why);
+
+/*
+ * Pause every vCPU at a safe point: each finishes the exit it is handling,
+ * completes any pending PIO/MMIO with immediate_exit (KVM API doc,
+ * "immediate_exit"), then parks; no device register access is half done.
+ * KVM_KVMCLOCK_CTRL then tells the guest it was stopped by the host, so its
+ * soft-lockup watchdog does not fire on resume; guest time keeps following
+ * host time (the pause shows up as time passed, like a suspended laptop).
+ * Main thread. 0; -EALREADY when paused; -ESHUTDOWN when the VM is ending;
+ * -ETIMEDOUT when a vCPU did not park within @timeout_ms (the VM is then
+ * resumed and left running).
+ */
+int vm_pause(struct vm *vm, unsigned int timeout_ms);
+
+/* Let parked vCPUs run again. Main thread. 0, or -EALREADY when not paused. */
+int vm_resume(struct vm *vm);
+
+/* Make every vCPU leave KVM_RUN soon (signal + immediate_exit). Any thread. */
+void vm_kick_vcpus(struct vm *vm);
 
 /* Stop and join the vCPU threads (idempotent). */
 void vm_stop_vcpus(struct vm *vm);

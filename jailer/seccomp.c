@@ -56,6 +56,17 @@ static const struct seccomp_rule main_rules[] = {
 	ALLOW_IOCTL(BLKDISCARD), ALLOW_IOCTL(BLKZEROOUT),
 	/* The terminal: raw mode restored at exit. */
 	ALLOW_IOCTL(TCGETS), ALLOW_IOCTL(TCSETS), ALLOW_IOCTL(TCSETSW), ALLOW_IOCTL(TCSETSF),
+	/* Lifecycle: tell a paused guest it was paused; shutdown grace and metrics timers. */
+	ALLOW_IOCTL(KVM_KVMCLOCK_CTRL), ALLOW(timerfd_settime),
+	/* Metrics rewritten in place (Prometheus textfile). */
+	ALLOW(ftruncate), ALLOW(lseek),
+};
+
+/* The API thread: libmicrohttpd on an already listening Unix socket. */
+static const struct seccomp_rule api_rules[] = {
+	ALLOW(accept4), ALLOW(accept), ALLOW(recvfrom), ALLOW(sendto), ALLOW(sendmsg),
+	ALLOW(shutdown), ALLOW(fcntl), ALLOW(setsockopt), ALLOW(getsockopt), ALLOW(getsockname),
+	ALLOW(poll), ALLOW(ppoll), ALLOW(epoll_wait), ALLOW(epoll_pwait),
 };
 
 /* A vCPU thread: run the guest, report how KVM stopped it. */
@@ -81,10 +92,16 @@ static int add_rules(scmp_filter_ctx ctx, const struct seccomp_rule *r, size_t n
 
 const char *seccomp_thread_name(enum seccomp_thread thread)
 {
-	return thread == SECCOMP_THREAD_VCPU ? "vcpu" : "main";
+	return thread == SECCOMP_THREAD_VCPU ? "vcpu" : thread == SECCOMP_THREAD_API ? "api" : "main";
 }
 
 int seccomp_install(enum seccomp_thread thread, enum seccomp_mode mode)
+{
+	return seccomp_install_opts(thread, mode, NULL);
+}
+
+int seccomp_install_opts(enum seccomp_thread thread, enum seccomp_mode mode,
+			 const struct seccomp_opts *opts)
 {
 	uint32_t deflt = mode == SECCOMP_LOG ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS;
 	scmp_filter_ctx ctx;
@@ -108,6 +125,16 @@ int seccomp_install(enum seccomp_thread thread, enum seccomp_mode mode)
 		r = add_rules(ctx, main_rules, sizeof(main_rules) / sizeof(main_rules[0]));
 	if (r == 0 && thread == SECCOMP_THREAD_VCPU)
 		r = add_rules(ctx, vcpu_rules, sizeof(vcpu_rules) / sizeof(vcpu_rules[0]));
+	if (r == 0 && thread == SECCOMP_THREAD_API)
+		r = add_rules(ctx, api_rules, sizeof(api_rules) / sizeof(api_rules[0]));
+	if (r == 0 && thread == SECCOMP_THREAD_MAIN && opts && opts->unlink_dirfd >= 0) {
+		struct seccomp_rule unl = {
+			.nr = SCMP_SYS(unlinkat), .arg = 0, .op = SCMP_CMP_EQ,
+			.a = (uint32_t)opts->unlink_dirfd,
+		};
+
+		r = add_rules(ctx, &unl, 1);
+	}
 	/* libseccomp sets no_new_privs itself (SCMP_FLTATR_CTL_NNP defaults to on). */
 	if (r == 0)
 		r = seccomp_load(ctx);

@@ -16,6 +16,7 @@
 enum seccomp_thread {
 	SECCOMP_THREAD_MAIN,  /* event loop: virtqueues, block I/O, tap, console, signals */
 	SECCOMP_THREAD_VCPU,  /* KVM_RUN and the device registers it dispatches */
+	SECCOMP_THREAD_API,   /* HTTP on the API socket: accept, read, write, poll */
 };
 
 enum seccomp_mode {
@@ -30,7 +31,17 @@ enum seccomp_mode {
  */
 int seccomp_install(enum seccomp_thread thread, enum seccomp_mode mode);
 
-/* "main" / "vcpu", for messages. */
+/* Extra permissions one process needs, decided at start-up. */
+struct seccomp_opts {
+	int unlink_dirfd;     /* >= 0: the main thread may unlinkat() in this directory
+			       * only (the API socket, removed at exit); -1: no unlink */
+};
+
+/* seccomp_install() with @opts (NULL = none). */
+int seccomp_install_opts(enum seccomp_thread thread, enum seccomp_mode mode,
+			 const struct seccomp_opts *opts);
+
+/* "main" / "vcpu" / "api", for messages. */
 const char *seccomp_thread_name(enum seccomp_thread thread);
 
 #endif

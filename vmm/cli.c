@@ -1,6 +1,7 @@
 /* cli.c — `brisk run` flags and the agent's command-line encoding. */
 #include "vmm/cli.h"
 #include "vmm/util.h"
+#include "vmm/metrics.h"
 #include "vmm/vm.h"
 #include "virtio/tap.h"
 
@@ -41,6 +42,16 @@ static const char usage_text[] =
 	"  --cmdline STR     kernel parameters instead of brisk's defaults\n"
 	"  --boot MODE       auto, linux64 or pvh (default auto: the 64-bit Linux entry)\n"
 	"  --boot-timer      print the guest boot time when it writes the boot timer\n"
+	"  --config-file F   the machine from a Firecracker JSON config file (boot-source, drives,\n"
+	"                    network-interfaces, machine-config, logger, metrics) instead of the\n"
+	"                    machine flags above\n"
+	"  --api-sock PATH   also serve the Firecracker-compatible API on this Unix socket\n"
+	"                    (GET /, PATCH /vm to pause/resume, PUT /actions, ...)\n"
+	"  --shutdown-timeout S  on SIGTERM/SIGINT send Ctrl-Alt-Del and wait S seconds for the\n"
+	"                    guest to shut down before stopping it (default 5; 0: stop at once)\n"
+	"  --log-format F    brisk's log lines: text (default) or json (one object per line)\n"
+	"  --metrics-path P  write metrics to P every 60 s and at exit\n"
+	"  --metrics-format F  json (default: one object per line) or prometheus (textfile)\n"
 	"  -e, --env K=V     set an environment variable for CMD (repeatable)\n"
 	"  -w, --workdir DIR working directory of CMD in the guest\n"
 	"  -v, --verbose     show kernel messages and brisk's own steps on stderr\n"
@@ -55,8 +66,8 @@ void cli_usage(int fd)
 		return;
 }
 
-static int cli_number(const char *flag, const char *arg, uint64_t lo, uint64_t hi,
-		      uint64_t *out, char *why, size_t whylen)
+int cli_number(const char *flag, const char *arg, uint64_t lo, uint64_t hi,
+	       uint64_t *out, char *why, size_t whylen)
 {
 	char *end;
 	unsigned long long v;
@@ -73,7 +84,8 @@ static int cli_number(const char *flag, const char *arg, uint64_t lo, uint64_t h
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_NO_INITRD, OPT_CPUS, OPT_MEM, OPT_CMDLINE,
        OPT_BOOT, OPT_BOOT_TIMER, OPT_VERSION, OPT_ROOTFS, OPT_DRIVE, OPT_IO_ENGINE,
        OPT_NET, OPT_IP, OPT_GW, OPT_ID, OPT_SECCOMP_LOG, OPT_NO_SECCOMP,
-       OPT_START_TIME_US, OPT_START_TIME_CPU_US };
+       OPT_START_TIME_US, OPT_START_TIME_CPU_US, OPT_CONFIG_FILE, OPT_SHUTDOWN_TIMEOUT,
+       OPT_LOG_FORMAT, OPT_METRICS_PATH, OPT_METRICS_FORMAT, OPT_API_SOCK };
 
 /* "A.B.C.D/N" (N 0..32) for @flag. */
 static int cli_check_cidr(const char *flag, const char *v, char *why, size_t whylen)
@@ -240,6 +252,12 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 		{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 		{ "start-time-us", required_argument, NULL, OPT_START_TIME_US },
 		{ "start-time-cpu-us", required_argument, NULL, OPT_START_TIME_CPU_US },
+		{ "config-file", required_argument, NULL, OPT_CONFIG_FILE },
+		{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
+		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+		{ "metrics-path", required_argument, NULL, OPT_METRICS_PATH },
+		{ "metrics-format", required_argument, NULL, OPT_METRICS_FORMAT },
+		{ "api-sock", required_argument, NULL, OPT_API_SOCK },
 		{ NULL, 0, NULL, 0 },
 	};
 	/* '+': stop at the first non-option, which starts the guest command. */
@@ -253,11 +271,43 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 	out->cpus = CLI_DEFAULT_CPUS;
 	out->mem_mib = CLI_DEFAULT_MEM_MIB;
 	out->boot = BOOT_PREF_AUTO;
+	out->shutdown_timeout_ms = CLI_DEFAULT_SHUTDOWN_TIMEOUT_MS;
 	/* 0, not 1: glibc then also forgets a cluster ("-hv") a previous parse stopped in. */
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+		/* Flags a --config-file describes too: remember the first for the message. */
+		if (!out->machine_flag && (c == OPT_KERNEL || c == OPT_INITRD || c == OPT_NO_INITRD ||
+					   c == OPT_CPUS || c == OPT_MEM || c == OPT_CMDLINE ||
+					   c == OPT_ROOTFS || c == OPT_DRIVE || c == OPT_NET ||
+					   c == OPT_IO_ENGINE))
+			out->machine_flag = argv[optind - 1];
 		switch (c) {
+		case OPT_CONFIG_FILE:
+			out->config_file = optarg;
+			break;
+		case OPT_SHUTDOWN_TIMEOUT:
+			r = cli_number("--shutdown-timeout", optarg, 0, 3600, &n, why, whylen);
+			if (r < 0)
+				return r;
+			out->shutdown_timeout_ms = (unsigned int)n * 1000;
+			break;
+		case OPT_LOG_FORMAT:
+			if (log_parse_format(optarg, &out->log_format) < 0)
+				return errf(why, whylen, -EINVAL, "--log-format '%s': expected text or json",
+					    optarg);
+			break;
+		case OPT_METRICS_PATH:
+			out->metrics_path = optarg;
+			break;
+		case OPT_METRICS_FORMAT:
+			if (metrics_parse_format(optarg, &out->metrics_format) < 0)
+				return errf(why, whylen, -EINVAL,
+					    "--metrics-format '%s': expected json or prometheus", optarg);
+			break;
+		case OPT_API_SOCK:
+			out->api_sock = optarg;
+			break;
 		case OPT_KERNEL:
 			out->kernel = optarg;
 			cli_note_file(out, argv, optind - 1, optarg, strlen(optarg), CLI_FILE_KERNEL, false);

@@ -10,6 +10,8 @@
 
 #include "vmm/console.h"
 #include "vmm/loader.h"
+#include "vmm/log.h"
+#include "vmm/metrics.h"
 #include "virtio/io.h"
 
 #define CLI_MAX_ENV 64
@@ -80,6 +82,13 @@ struct cli_run {
 	uint64_t start_us;        /* CLOCK_MONOTONIC µs at which the launch began */
 	struct cli_file_arg files[CLI_MAX_FILES]; /* in argv order */
 	unsigned int nr_files;
+	const char *config_file;  /* --config-file: the machine from Firecracker JSON */
+	const char *machine_flag; /* first flag given that the config file also sets, or NULL */
+	const char *api_sock;     /* --api-sock */
+	unsigned int shutdown_timeout_ms; /* --shutdown-timeout */
+	enum log_format log_format;
+	const char *metrics_path;
+	enum metrics_format metrics_format;
 };
 
 /* What cli_run_defaults() reports: artifacts next to the brisk binary in use. */
@@ -87,11 +96,8 @@ struct cli_run {
 #define CLI_USES_DEFAULT_ROOT   2u /* no --rootfs/--initrd/--no-initrd: rootfs.ext4 (read-only),
 				    * or initramfs.cpio.gz when there is no rootfs.ext4 */
 
-/* Exit codes (docker run convention, see README). */
-#define EXIT_BRISK_FAILED 125
-#define EXIT_NOT_EXECUTABLE 126
-#define EXIT_NOT_FOUND 127
 
+#define CLI_DEFAULT_SHUTDOWN_TIMEOUT_MS 5000
 #define CLI_DEFAULT_CPUS 1
 #define CLI_DEFAULT_MEM_MIB 256
 #define CLI_DEFAULT_KERNEL_ARGS \
@@ -141,6 +147,44 @@ int cli_agent_encode(const char *in, char *out, size_t outlen);
  */
 int cli_build_cmdline(const struct cli_run *run, enum console_stdin mode, const char *extra,
 		      char *out, size_t outlen);
+
+/*
+ * @arg as a whole number in [@lo, @hi] for @flag. 0, or -EINVAL with
+ * "FLAG 'ARG': expected a whole number from LO to HI".
+ */
+int cli_number(const char *flag, const char *arg, uint64_t lo, uint64_t hi,
+	       uint64_t *out, char *why, size_t whylen);
+
+/*
+ * `brisk [OPTIONS]` without a subcommand: Firecracker's own flags, so
+ * Firecracker launch lines and brisk-jailer's work unchanged.
+ */
+#define CLI_DEFAULT_API_SOCK "/run/brisk.socket"
+
+struct cli_vmm {
+	const char *api_sock;        /* default CLI_DEFAULT_API_SOCK; NULL with --no-api */
+	const char *config_file;
+	const char *vm_id;
+	const char *log_path, *level;
+	bool show_level, show_log_origin;
+	enum log_format log_format;
+	const char *metrics_path;
+	enum metrics_format metrics_format;
+	bool boot_timer;
+	bool have_start_us;
+	uint64_t start_us;
+	uint64_t max_body;           /* --http-api-max-payload-size, bytes */
+	bool seccomp_log, no_seccomp;
+	unsigned int shutdown_timeout_ms;
+	int verbose;
+	bool help, version;
+};
+
+/* Parse `brisk [OPTIONS]` (@argv[0] is the program). 0 or -EINVAL with a message. */
+int cli_parse_vmm(int argc, char **argv, struct cli_vmm *out, char *why, size_t whylen);
+
+/* Usage of `brisk [OPTIONS]` on @fd. */
+void cli_vmm_usage(int fd);
 
 /* Print usage on @fd. */
 void cli_usage(int fd);

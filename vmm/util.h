@@ -2,6 +2,13 @@
 #ifndef BRISK_UTIL_H
 #define BRISK_UTIL_H
 
+#define BRISK_VERSION "0.2.0"
+
+/* Exit codes (docker run convention, see README "Exit status"). */
+#define EXIT_BRISK_FAILED 125
+#define EXIT_NOT_EXECUTABLE 126
+#define EXIT_NOT_FOUND 127
+
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>

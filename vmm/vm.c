@@ -24,6 +24,7 @@
 #define COM1_PORT 0x3f8
 #define COM2_PORT 0x2f8
 #define COM1_GSI 4
+#define KBD_GSI 1  /* i8042 keyboard, ISA IRQ 1 */
 #define COM2_GSI 3
 
 static const struct { long cap; const char *name; } vm_required_caps[] = {
@@ -98,6 +99,8 @@ static int vm_setup_kvm(struct vm *vm, const struct vm_config *cfg, char *why, s
 			.guest_phys_addr = vm->mem.regions[i].gpa,
 			.memory_size = vm->mem.regions[i].size,
 			.userspace_addr = (uint64_t)(uintptr_t)vm->mem.regions[i].hva,
+			/* machine-config.track_dirty_pages: KVM keeps a dirty bitmap per memslot. */
+			.flags = cfg->track_dirty_pages ? KVM_MEM_LOG_DIRTY_PAGES : 0,
 		};
 
 		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
@@ -125,6 +128,21 @@ static int vm_irqfd(struct vm *vm, int *fd, unsigned int gsi)
 static void vm_on_reset(void *opaque)
 {
 	vm_request_stop(opaque, VM_END_RESET, 0, "i8042 reset");
+}
+
+/* i8042 IRQ 1 rising edge: pulse GSI 1 (an irqfd is edge-like: one injection per write). */
+static void vm_on_kbd_irq(void *opaque)
+{
+	struct vm *vm = opaque;
+	uint64_t one = 1;
+
+	if (write(vm->kbd_irq_fd, &one, sizeof(one)) < 0)
+		log_debug("i8042 irqfd: %s", strerror(errno));
+}
+
+int vm_send_ctrl_alt_del(struct vm *vm)
+{
+	return i8042_send_ctrl_alt_del(&vm->kbd);
 }
 
 static void vm_on_exit_dev(void *opaque, int status)
@@ -156,11 +174,14 @@ static int vm_setup_devices(struct vm *vm, const struct vm_config *cfg, char *wh
 	r = vm_irqfd(vm, &vm->com1_irq_fd, COM1_GSI);
 	if (r == 0)
 		r = vm_irqfd(vm, &vm->com2_irq_fd, COM2_GSI);
+	if (r == 0)
+		r = vm_irqfd(vm, &vm->kbd_irq_fd, KBD_GSI);
 	if (r < 0)
-		return errf(why, whylen, r, "KVM_IRQFD for the serial ports: %s", strerror(-r));
+		return errf(why, whylen, r, "KVM_IRQFD for the serial ports and i8042: %s",
+			    strerror(-r));
 	serial_init(&vm->com1, vm->com1_irq_fd, vm->serial_kick_fd);
 	serial_init(&vm->com2, vm->com2_irq_fd, vm->serial_kick_fd);
-	i8042_init(&vm->kbd, vm_on_reset, vm);
+	i8042_init(&vm->kbd, vm_on_reset, vm_on_kbd_irq, vm);
 	boot_timer_init(&vm->boot_timer, cfg->start_us, cfg->start_cpu_us, cfg->boot_timer);
 	exit_dev_init(&vm->exit_dev, vm_on_exit_dev, vm_on_stdin_ready, vm);
 
@@ -554,7 +575,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, char *why, size_t whyl
 
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = vm->stop_fd = -1;
-	vm->com1_irq_fd = vm->com2_irq_fd = vm->serial_kick_fd = -1;
+	vm->com1_irq_fd = vm->com2_irq_fd = vm->kbd_irq_fd = vm->serial_kick_fd = -1;
 	for (unsigned int i = 0; i < VM_MAX_CPUS; i++)
 		vm->vcpus[i].fd = -1;
 	for (unsigned int i = 0; i < VM_MAX_DRIVES; i++)
@@ -718,6 +739,7 @@ void vm_destroy(struct vm *vm)
 	}
 	close_fd(&vm->com1_irq_fd);
 	close_fd(&vm->com2_irq_fd);
+	close_fd(&vm->kbd_irq_fd);
 	close_fd(&vm->serial_kick_fd);
 	close_fd(&vm->stop_fd);
 	close_fd(&vm->vm_fd);

@@ -59,6 +59,7 @@ struct vm_config {
 	const struct vm_nic_config *nics;      /* virtio-net NICs after the drives, eth0 first */
 	unsigned int nr_nics;
 	enum seccomp_mode seccomp;             /* filters the vCPU threads install */
+	bool track_dirty_pages;                /* KVM_MEM_LOG_DIRTY_PAGES on every memslot */
 };
 
 enum vm_end {
@@ -131,6 +132,7 @@ struct vm {
 	unsigned int nr_nets;
 	unsigned int nr_virtio;       /* virtio-mmio slots in use (drives, then NICs) */
 	int com1_irq_fd, com2_irq_fd; /* irqfds for GSI 4 and 3 */
+	int kbd_irq_fd;               /* irqfd for GSI 1 (i8042 keyboard) */
 	int serial_kick_fd;           /* serial → main loop */
 
 	enum seccomp_mode seccomp;    /* vCPU threads install their filter with it */
@@ -192,6 +194,12 @@ int vm_pause(struct vm *vm, unsigned int timeout_ms);
 
 /* Let parked vCPUs run again. Main thread. 0, or -EALREADY when not paused. */
 int vm_resume(struct vm *vm);
+
+/*
+ * Firecracker's SendCtrlAltDel: the i8042 keyboard presses and releases
+ * Ctrl-Alt-Del and raises IRQ 1. Main thread. 0 or -ENOSPC (keys pending).
+ */
+int vm_send_ctrl_alt_del(struct vm *vm);
 
 /* Make every vCPU leave KVM_RUN soon (signal + immediate_exit). Any thread. */
 void vm_kick_vcpus(struct vm *vm);

@@ -63,13 +63,16 @@ include tests/guest/guest.mk
 include agent/agent.mk
 -include tests/tests.mk
 
-# Tier 2: the tiny test guest on the local /dev/kvm, plain and sanitized.
+# Tier 2: the tiny test guest on the local /dev/kvm, plain and sanitized;
+# api.sh drives the Firecracker-compatible API and config files with curl.
 smoke: $(BUILD)/brisk $(BUILD)/test-guest $(BUILD)/netflood
 	tests/integration/smoke.sh $(BUILD)
+	tests/integration/api.sh $(BUILD)
 
 smoke-asan: $(BUILD)/asan/brisk $(BUILD)/test-guest $(BUILD)/netflood
 	ln -sf ../test-guest $(BUILD)/asan/test-guest
 	tests/integration/smoke.sh $(BUILD)/asan
+	tests/integration/api.sh $(BUILD)/asan
 
 # Tier 3: real Linux guests inside the nested testhost, all scripts in one
 # boot of it (each prints its own summary line).

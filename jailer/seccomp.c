@@ -45,6 +45,8 @@ static const struct seccomp_rule common_rules[] = {
 	ALLOW(epoll_ctl), ALLOW(io_uring_enter),
 	/* virtio-net: offloads follow the guest's features (DRIVER_OK, reset). */
 	ALLOW_IOCTL(TUNSETOFFLOAD),
+	/* JSON log lines name the thread (pthread_getname_np on itself). */
+	{ .nr = SCMP_SYS(prctl), .arg = 0, .op = SCMP_CMP_EQ, .a = PR_GET_NAME },
 };
 
 /* The main thread: event loop, block I/O (sync engine), console, shutdown. */

@@ -217,6 +217,8 @@ static void *api_thread(void *arg)
 	if (r < 0) {
 		log_err("API thread: cannot install its seccomp filter: %s; the API is off",
 			strerror(-r));
+		MHD_stop_daemon(srv->mhd);
+		srv->mhd = NULL;
 		return NULL;
 	}
 	info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_EPOLL_FD);
@@ -234,6 +236,10 @@ static void *api_thread(void *arg)
 			break;
 		MHD_run(srv->mhd);
 	}
+	/* Here, not on the main thread: closing connections needs shutdown(2), which only
+	 * this thread's filter allows. */
+	MHD_stop_daemon(srv->mhd);
+	srv->mhd = NULL;
 	return NULL;
 }
 
@@ -376,6 +382,7 @@ void api_stop(struct api_server *srv)
 	}
 	if (srv->mail_fd >= 0)
 		event_loop_remove(srv->loop, srv->mail_fd);
+	/* Only when the thread never ran: it stops the daemon itself. */
 	if (srv->mhd)
 		MHD_stop_daemon(srv->mhd); /* closes the connections, not the listen socket */
 	srv->mhd = NULL;

@@ -281,7 +281,9 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 					   c == OPT_CPUS || c == OPT_MEM || c == OPT_CMDLINE ||
 					   c == OPT_ROOTFS || c == OPT_DRIVE || c == OPT_NET ||
 					   c == OPT_IO_ENGINE))
-			out->machine_flag = argv[optind - 1];
+			for (const struct option *o = opts; o->name; o++)
+				if (o->val == c)
+					out->machine_flag = o->name;
 		switch (c) {
 		case OPT_CONFIG_FILE:
 			out->config_file = optarg;

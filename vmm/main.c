@@ -193,7 +193,7 @@ static int cmd_run(int argc, char **argv, uint64_t start_us, uint64_t start_cpu_
 	if (run.have_start_us && run.start_us <= start_us)
 		start_us = run.start_us;
 	if (run.config_file && run.machine_flag) {
-		log_err("%s and --config-file both describe the machine; set it in %s instead",
+		log_err("--%s and --config-file both describe the machine; set it in %s instead",
 			run.machine_flag, run.config_file);
 		cli_run_free(&run);
 		return EXIT_BRISK_FAILED;

@@ -81,7 +81,7 @@ testtools:
 	scripts/build-testtools
 
 testhost-tests: all testtools $(BUILD)/netflood $(BUILD)/tapown
-	scripts/testhost --timeout 1500 sh -c 'tests/integration/linux.sh; a=$$?; tests/integration/blk.sh; b=$$?; tests/integration/net.sh; c=$$?; tests/integration/jailer-linux.sh; d=$$?; [ $$a -eq 0 ] && [ $$b -eq 0 ] && [ $$c -eq 0 ] && [ $$d -eq 0 ]'
+	scripts/testhost --timeout 1500 sh -c 'tests/integration/linux.sh; a=$$?; tests/integration/blk.sh; b=$$?; tests/integration/net.sh; c=$$?; tests/integration/jailer-linux.sh; d=$$?; tests/integration/api-linux.sh; e=$$?; [ $$a -eq 0 ] && [ $$b -eq 0 ] && [ $$c -eq 0 ] && [ $$d -eq 0 ] && [ $$e -eq 0 ]'
 
 # brisk-jailer with the tiny guest on the local /dev/kvm (cgroup v1 and the
 # hybrid v2 hierarchy here), then in a testhost booted with pure cgroup v2

@@ -237,14 +237,18 @@ static int vmm_logger_flags(const struct cli_vmm *c, struct vm_spec *spec, char 
 		json_t *o = json_pack("{s:s}", "level", c->level);
 
 		spec_init(&tmp);
-		r = o ? config_logger(o, "--level", &tmp, why, whylen) : -ENOMEM;
+		r = o ? config_logger(o, "", &tmp, why, whylen) : -ENOMEM;
 		json_decref(o);
 		l->level = tmp.logger.level;
 		l->level_set = tmp.logger.level_set;
 		l->level_off = tmp.logger.level_off;
 		spec_free(&tmp);
-		if (r < 0)
-			return r;
+		if (r < 0) {
+			char msg[VM_WHY_MAX];
+
+			snprintf(msg, sizeof(msg), "%s", why);
+			return errf(why, whylen, r, "--%s", msg);
+		}
 	}
 	if (c->log_path && spec_set_str(&l->log_path, c->log_path) < 0)
 		return errf(why, whylen, -ENOMEM, "out of memory");

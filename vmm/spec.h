@@ -29,7 +29,7 @@
 
 /* drives[]: one virtio-blk device. */
 struct spec_drive {
-	char *drive_id;             /* [A-Za-z0-9_]{1,64}, unique */
+	char *drive_id;             /* unique; [A-Za-z0-9_]{1,64} from config/API */
 	char *path_on_host;         /* image file or block device */
 	bool is_root_device;        /* at most one; it becomes /dev/vda */
 	bool is_read_only;
@@ -42,7 +42,7 @@ struct spec_drive {
 
 /* network-interfaces[]: one virtio-net device on an existing tap. */
 struct spec_nic {
-	char *iface_id;             /* [A-Za-z0-9_]{1,64}, unique */
+	char *iface_id;             /* unique; [A-Za-z0-9_]{1,64} from config/API */
 	char *host_dev_name;        /* tap name, < IFNAMSIZ bytes */
 	bool have_mac;
 	uint8_t guest_mac[6];       /* unicast; derived from the VM id when !have_mac */
@@ -102,13 +102,17 @@ void spec_nic_free(struct spec_nic *n);
  * Insert or replace (same drive_id) a drive; the spec takes ownership of
  * @d's strings on success (and @d is zeroed), the caller keeps them on
  * error. Errors, with one line in @why: -EEXIST a second root device
- * ("A root block device already exists"), -ENOSPC more than SPEC_MAX_DRIVES.
+ * ("a root block device already exists (drive "rootfs")"), -ENOSPC more
+ * than SPEC_MAX_DRIVES, -EINVAL an empty, over-long or unprintable
+ * drive_id (callers parsing Firecracker input check spec_id_valid() first;
+ * brisk run's id= may hold '-' and '.') or no path_on_host.
  */
 int spec_put_drive(struct vm_spec *spec, struct spec_drive *d, char *why, size_t whylen);
 
 /*
  * Insert or replace (same iface_id) a NIC; ownership as spec_put_drive().
- * -EEXIST when another NIC uses the same tap or MAC, -ENOSPC past SPEC_MAX_NICS.
+ * -EEXIST when another NIC uses the same tap or MAC, -ENOSPC past SPEC_MAX_NICS,
+ * -EINVAL an iface_id spec_put_drive() would refuse, or no host_dev_name.
  */
 int spec_put_nic(struct vm_spec *spec, struct spec_nic *n, char *why, size_t whylen);
 

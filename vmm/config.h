@@ -33,7 +33,10 @@
 int config_parse_text(const char *text, size_t len, const char *name, struct vm_spec *spec,
 		      char *why, size_t whylen);
 
-/* Read @path (at most CONFIG_MAX_FILE_BYTES) and config_parse_text() it. */
+/*
+ * Read @path (at most CONFIG_MAX_FILE_BYTES) and config_parse_text() it,
+ * with @path as the name. Also -errno of open/read ("PATH: strerror").
+ */
 int config_load_file(const char *path, struct vm_spec *spec, char *why, size_t whylen);
 
 /*
@@ -69,7 +72,9 @@ int config_metrics(json_t *obj, const char *path, struct vm_spec *spec, char *wh
 
 /*
  * @spec in Firecracker's schema (GET /vm/config; machine-config alone for
- * GET /machine-config). New references owned by the caller, NULL on ENOMEM.
+ * GET /machine-config). New references owned by the caller, NULL on ENOMEM
+ * (or when a string, e.g. a path from the command line, is not UTF-8).
+ * Only keys that are set appear; io_engine AUTO is shown as "Async".
  */
 json_t *config_spec_to_json(const struct vm_spec *spec);
 json_t *config_machine_to_json(const struct spec_machine *m);

@@ -44,6 +44,7 @@ void net_parse(struct opts *o, char **elems, size_t count);
 void net_setup(const struct opts *o);
 
 /* run.c */
+void cad_setup(void);
 int run(const struct opts *o);
 
 #endif

@@ -6,8 +6,8 @@
  * reads its options and the command from its argv (percent-encoded, after
  * the kernel's "--"), runs the command as PID 2 of a fresh PID namespace
  * under a small reaper, feeds the framed host stdin from ttyS0 into the
- * command's stdin pipe, and reports the exit status through the exit
- * device at I/O port 0x501.
+ * command's stdin pipe, stops the command on Ctrl-Alt-Del, and reports the
+ * exit status through the exit device at I/O port 0x501.
  *
  * PID 1 must never exit (the kernel would panic), so every error path ends
  * in report(), which ends the VM.
@@ -365,6 +365,8 @@ int main(int argc, char **argv)
 	struct opts o = { .stdin_mode = STDIN_NULL };
 
 	boot_timer();
+	/* First: from here on Ctrl-Alt-Del stops the command (run.c). */
+	cad_setup();
 	/* Writes to a closed stdin pipe must fail with EPIPE, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	set_hostname();

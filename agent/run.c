@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* run.c — brisk-init runs the command: reaper, exec, stdin pump, run loop. */
+/* run.c — brisk-init runs the command: reaper, exec, stdin pump, run loop, Ctrl-Alt-Del. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE	/* unshare, pipe2, execvp's PATH search */
 #endif
@@ -11,9 +11,11 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -21,6 +23,14 @@
 #define STATUS_NOT_EXEC		126
 #define STATUS_NOT_FOUND	127
 #define PUMP_BUF		(256 * 1024)
+
+/*
+ * Seconds the command has after the SIGTERM of a Ctrl-Alt-Del before the
+ * agent kills its PID namespace. Shorter than brisk's default
+ * --shutdown-timeout (5 s), so that the agent still reports a status (137)
+ * before brisk gives up on the guest.
+ */
+#define CAD_KILL_DELAY_S	3
 
 /* ---- the command and its reaper ------------------------------------------ */
 
@@ -127,11 +137,45 @@ static int wait_status(int st)
 	return 128 + WTERMSIG(st);
 }
 
+/* The command, as the reaper sees it (PID 2); set before SIGTERM is unblocked. */
+static volatile sig_atomic_t reaper_cmd;
+
+/*
+ * The reaper's SIGTERM handler: a SIGTERM from outside the namespace (the
+ * agent, on Ctrl-Alt-Del; si_pid is 0 for a sender the namespace cannot
+ * see) goes on to the command. One from inside is ignored, as before.
+ */
+static void reaper_forward(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+
+	(void)uc;
+	if (si->si_pid == 0 && reaper_cmd > 0)
+		kill((pid_t)reaper_cmd, sig);
+	errno = saved;
+}
+
+/* Forward SIGTERM from now on; one that came earlier was blocked (inherited
+ * from the agent) and is delivered on unblocking. */
+static void reaper_signals(pid_t cmd)
+{
+	struct sigaction sa = { .sa_sigaction = reaper_forward, .sa_flags = SA_SIGINFO };
+	sigset_t term;
+
+	reaper_cmd = cmd;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_UNBLOCK, &term, NULL);
+}
+
 /*
  * PID 1 of the command's namespace.  It reaps orphans and exits with the
  * command's status once the command is gone; its exit kills whatever the
  * command left running.  It ignores signals from inside the namespace (the
- * kernel protects a namespace init that has no handlers).
+ * kernel protects a namespace init that has no handlers; its one handler,
+ * for SIGTERM, passes on only the agent's).
  */
 static void __attribute__((noreturn)) reaper(const struct opts *o,
 					     int pipe_rd, int pipe_wr)
@@ -155,6 +199,7 @@ static void __attribute__((noreturn)) reaper(const struct opts *o,
 	}
 	if (cmd == 0)
 		command(o, pipe_rd);
+	reaper_signals(cmd);
 	if (pipe_rd >= 0)
 		close(pipe_rd);
 	for (;;) {
@@ -273,6 +318,12 @@ static bool pump_wants_input(const struct pump *p)
 
 /* ---- main loop ----------------------------------------------------------- */
 
+/*
+ * The run loop's signalfd: SIGCHLD and SIGINT (Ctrl-Alt-Del, blocked since
+ * cad_setup()). SIGTERM is blocked too, not read: the reaper inherits the
+ * mask, so a SIGTERM the agent sends before the reaper installed its
+ * handler waits for it instead of being dropped.
+ */
 static int child_signals(void)
 {
 	sigset_t set;
@@ -280,24 +331,35 @@ static int child_signals(void)
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		die("sigprocmask: %s", strerror(errno));
+	sigdelset(&set, SIGTERM);
 	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (fd < 0)
 		die("signalfd: %s", strerror(errno));
 	return fd;
 }
 
-/* Reap every child; true with *st set once @reaper is among them. */
-static bool reaped(int sfd, pid_t reaper, int *st)
+/* Drain the signalfd; returns how many SIGINTs (Ctrl-Alt-Dels) it held. */
+static unsigned int read_signals(int sfd)
 {
 	struct signalfd_siginfo si;
+	unsigned int cads = 0;
+
+	while (read(sfd, &si, sizeof(si)) == sizeof(si))
+		cads += si.ssi_signo == SIGINT;
+	return cads;
+}
+
+/* Reap every child; true with *st set once @reaper is among them. */
+static bool reaped(pid_t reaper, int *st)
+{
 	bool done = false;
 	pid_t pid;
 	int s;
 
-	while (read(sfd, &si, sizeof(si)) > 0)
-		;
 	while ((pid = waitpid(-1, &s, WNOHANG)) > 0) {
 		if (pid == reaper) {
 			*st = s;
@@ -307,9 +369,92 @@ static bool reaped(int sfd, pid_t reaper, int *st)
 	return done;
 }
 
-/* Serve the stdin pump until the reaper exits; returns its wait status. */
+/* ---- Ctrl-Alt-Del -------------------------------------------------------- */
+
+/*
+ * Make Ctrl-Alt-Del (brisk's SIGTERM handling, Firecracker's SendCtrlAltDel)
+ * a clean stop instead of a kernel restart: with it disabled, the kernel
+ * sends SIGINT to PID 1. Blocked first: the kernel drops signals PID 1 has
+ * no handler for, while a blocked one stays pending, so one that comes
+ * before the command starts is acted on once the run loop reads its
+ * signalfd (and one after the command ended is never read: the agent is
+ * reporting anyway). Called first thing in main().
+ */
+void cad_setup(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		die("sigprocmask: %s", strerror(errno));
+	if (reboot(RB_DISABLE_CAD) < 0)
+		msg("reboot(RB_DISABLE_CAD): %s; Ctrl-Alt-Del will restart the VM",
+		    strerror(errno));
+}
+
+struct cad {
+	unsigned int count;		/* Ctrl-Alt-Dels so far */
+	bool killed;			/* the namespace got SIGKILL */
+	struct timespec kill_at;	/* CLOCK_MONOTONIC, once count > 0 */
+};
+
+/*
+ * The first Ctrl-Alt-Del sends SIGTERM to the command (through the reaper)
+ * and arms the kill timer; a second one, or the timer, kills the command's
+ * PID namespace (SIGKILL to the reaper). Either way the reaper's exit then
+ * ends the run loop with the command's status as usual.
+ */
+static void cad_request(struct cad *c, pid_t reaper, unsigned int n)
+{
+	if (!n || c->killed)
+		return;
+	if (c->count == 0) {
+		logv("ctrl-alt-del: stopping the command (SIGTERM, SIGKILL in %d s)",
+		     CAD_KILL_DELAY_S);
+		kill(reaper, SIGTERM);
+		clock_gettime(CLOCK_MONOTONIC, &c->kill_at);
+		c->kill_at.tv_sec += CAD_KILL_DELAY_S;
+	}
+	c->count += n;
+	if (c->count > 1) {
+		logv("ctrl-alt-del again: killing the command");
+		kill(reaper, SIGKILL);
+		c->killed = true;
+	}
+}
+
+/* poll() timeout in ms: until the kill timer, or -1 when none runs. */
+static int cad_timeout(const struct cad *c)
+{
+	struct timespec now;
+	long long ms;
+
+	if (!c->count || c->killed)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long long)(c->kill_at.tv_sec - now.tv_sec) * 1000 +
+	     (c->kill_at.tv_nsec - now.tv_nsec) / 1000000;
+	return ms < 0 ? 0 : (int)ms + 1;
+}
+
+static void cad_check_timer(struct cad *c, pid_t reaper)
+{
+	if (!c->count || c->killed || cad_timeout(c) > 0)
+		return;
+	logv("ctrl-alt-del: the command still runs after %d s; killing it",
+	     CAD_KILL_DELAY_S);
+	kill(reaper, SIGKILL);
+	c->killed = true;
+}
+
+/*
+ * Serve the stdin pump and Ctrl-Alt-Del until the reaper exits; returns its
+ * wait status.
+ */
 static int run_loop(int sfd, pid_t reaper, struct pump *p)
 {
+	struct cad cad = { 0 };
 	struct pollfd fds[3];
 	int st;
 
@@ -322,10 +467,14 @@ static int run_loop(int sfd, pid_t reaper, struct pump *p)
 					  .events = POLLIN };
 		fds[2] = (struct pollfd){ .fd = out ? p->out : -1,
 					  .events = POLLOUT };
-		if (poll(fds, 3, -1) < 0 && errno != EINTR)
+		if (poll(fds, 3, cad_timeout(&cad)) < 0 && errno != EINTR)
 			die("poll: %s", strerror(errno));
-		if (fds[0].revents && reaped(sfd, reaper, &st))
-			return st;
+		if (fds[0].revents) {
+			cad_request(&cad, reaper, read_signals(sfd));
+			if (reaped(reaper, &st))
+				return st;
+		}
+		cad_check_timer(&cad, reaper);
 		if (fds[1].revents)
 			pump_read(p);
 		if (p && p->out >= 0 && p->len > p->off)

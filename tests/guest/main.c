@@ -6,8 +6,14 @@
  *
  *   exit=N          exit status N (low 8 bits) through the exit device; default 0
  *   counter         print "tick N" (N from 0) every interval until a byte
- *                   arrives on COM1, then print "stop" and exit
+ *                   arrives on COM1, then print "stop" and exit; meanwhile
+ *                   poll the i8042 (status 0x64 bit 0, data 0x60) and once
+ *                   the set-2 make codes of Ctrl (14, or E0 14), Alt (11, or
+ *                   E0 11) and Delete (E0 71) have all come, in any order
+ *                   and among any break codes, print "ctrl-alt-del" and exit
+ *                   with cad_exit's status (the VMM's SendCtrlAltDel)
  *   ticks=N         counter that also ends, printing "done", after N ticks
+ *   cad_exit=N      exit status after "ctrl-alt-del" (low 8 bits); default 0
  *   interval_ms=N   tick interval in ms, default 20 (TSC-timed, approximate)
  *   fault=triple    triple fault (empty IDT + ud2): the VMM must reset
  *   fault=hang      cli; hlt forever: for timeout tests
@@ -33,8 +39,13 @@ enum { ENTRY_LINUX64 = 0, ENTRY_PVH = 1 };
 #define BOOT_TIMER_MMIO	0xc0000000ul
 #define BOOT_TIMER_MAGIC 123
 #define EXIT_PORT	0x501	/* brisk's exit device = QEMU isa-debug-exit */
-#define I8042_CMD	0x64
+#define I8042_DATA	0x60
+#define I8042_CMD	0x64	/* write: command; read: status */
+#define I8042_STS_OBF	0x01	/* output buffer full: a byte waits on 0x60 */
 #define I8042_RESET	0xfe
+/* The i8042 is polled every this many ms of a tick (and at each tick), so
+ * that it costs a VM exit per 8 ms, not one per ms like COM1. */
+#define I8042_POLL_MS	8
 
 /* The command line is read in place; entry.S maps 0..1 GiB (and the
  * boot-timer page), so it must lie below 1 GiB. */
@@ -73,6 +84,7 @@ enum fault { FAULT_NONE, FAULT_TRIPLE, FAULT_HANG };
 
 struct opts {
 	uint8_t exit_code;
+	uint8_t cad_exit;
 	int counter;
 	uint64_t ticks;			/* 0: until input */
 	uint64_t interval_ms;
@@ -244,6 +256,8 @@ static void parse_word(struct opts *o, const char *w, uint64_t n)
 
 	if ((v = word_value(w, n, "exit"))) {
 		o->exit_code = (uint8_t)parse_u64(v, end);
+	} else if ((v = word_value(w, n, "cad_exit"))) {
+		o->cad_exit = (uint8_t)parse_u64(v, end);
 	} else if (word_is(w, n, "counter")) {
 		o->counter = 1;
 	} else if ((v = word_value(w, n, "ticks"))) {
@@ -337,14 +351,57 @@ static void delay_ms(uint64_t tsc_per_ms)
 		__asm__ volatile("pause");
 }
 
+/* Set-2 scan codes seen so far: E0 starts an extended key, F0 a release. */
+struct cad_watch {
+	int e0, release;
+	int ctrl, alt, del;
+};
+
+/* Feed one byte; returns 1 once Ctrl, Alt and Delete have all been pressed. */
+static int cad_feed(struct cad_watch *w, uint8_t b)
+{
+	if (b == 0xe0) {
+		w->e0 = 1;
+		return 0;
+	}
+	if (b == 0xf0) {
+		w->release = 1;
+		return 0;
+	}
+	if (!w->release) {
+		if (b == 0x14)
+			w->ctrl = 1;		/* left Ctrl; E0 14 is right Ctrl */
+		else if (b == 0x11)
+			w->alt = 1;		/* left Alt; E0 11 is right Alt */
+		else if (b == 0x71 && w->e0)
+			w->del = 1;		/* 71 alone is keypad '.' */
+	}
+	w->e0 = w->release = 0;
+	return w->ctrl && w->alt && w->del;
+}
+
+/* Read what the i8042 holds (bounded: a stuck OBF cannot hang us);
+ * returns 1 once Ctrl-Alt-Del was seen. */
+static int poll_i8042(struct cad_watch *w)
+{
+	for (int i = 0; i < 64 && (inb(I8042_CMD) & I8042_STS_OBF); i++)
+		if (cad_feed(w, inb(I8042_DATA)))
+			return 1;
+	return 0;
+}
+
+enum counter_end { COUNTER_DONE, COUNTER_INPUT, COUNTER_CAD };
+
 /*
- * Print ticks until a byte arrives on COM1 (or o->ticks ticks have passed).
- * COM1 is polled every millisecond and at least once per tick, so even
- * interval_ms=0 notices input.
+ * Print ticks until a byte arrives on COM1, Ctrl-Alt-Del on the i8042, or
+ * o->ticks ticks have passed. COM1 is polled every millisecond and at
+ * least once per tick, so even interval_ms=0 notices input; the i8042 at
+ * each tick and every I8042_POLL_MS ms.
  */
-static void run_counter(const struct opts *o)
+static enum counter_end run_counter(const struct opts *o)
 {
 	uint64_t per_ms = tsc_per_ms();
+	struct cad_watch cad = { 0 };
 
 	for (uint64_t n = 0; !o->ticks || n < o->ticks; n++) {
 		puts1("tick ");
@@ -354,7 +411,11 @@ static void run_counter(const struct opts *o)
 			if (inb(COM1 + UART_LSR) & LSR_DR) {
 				inb(COM1);	/* consume the byte */
 				puts1("stop\n");
-				return;
+				return COUNTER_INPUT;
+			}
+			if (ms % I8042_POLL_MS == 0 && poll_i8042(&cad)) {
+				puts1("ctrl-alt-del\n");
+				return COUNTER_CAD;
 			}
 			if (ms == o->interval_ms)
 				break;
@@ -362,6 +423,7 @@ static void run_counter(const struct opts *o)
 		}
 	}
 	puts1("done\n");
+	return COUNTER_DONE;
 }
 
 void guest_main(unsigned int entry, uint64_t info)
@@ -404,8 +466,13 @@ void guest_main(unsigned int entry, uint64_t info)
 		puts1("fault: hang\n");
 		halt_forever();
 	}
-	if (o.counter)
-		run_counter(&o);
+	if (o.counter && run_counter(&o) == COUNTER_CAD) {
+		puts1("exit ");
+		serial_putu(COM1, o.cad_exit);
+		puts1("\n");
+		outb(EXIT_PORT, o.cad_exit);
+		halt_forever();
+	}
 
 	if (o.reboot) {
 		puts1("reboot\n");

@@ -106,7 +106,9 @@ static bool exec_sibling(const char *exec_real, const char *name, char *out, siz
  * brisk's argv inside the jail. For `run`: the jailer's --id and start
  * time first, then the default artifacts brisk would take from next to its
  * binary (made explicit), then the user's arguments with every host file
- * replaced by its name in the jail. Other commands pass through untouched.
+ * replaced by its name in the jail. Firecracker-style flags (`--api-sock
+ * S --config-file F`) get the id and start time too; their paths are the
+ * jail's, as with Firecracker's jailer. Other commands pass through untouched.
  * Returns 0 or a JAILER_EXIT_* code with @why set.
  */
 static int build_argv(struct run *r, const char *exec_real, uint64_t start_us, char *why, size_t whylen)
@@ -123,8 +125,17 @@ static int build_argv(struct run *r, const char *exec_real, uint64_t start_us, c
 		return errf(why, whylen, JAILER_EXIT_SETUP, "out of memory");
 	r->argv[n++] = run_strdup(r, "/%s", r->exec_name);
 	if (a->exec_argc == 0 || strcmp(in[0], "run")) {
+		/* Firecracker-style flags (or none): the jailer's id and start first, as
+		 * Firecracker's jailer passes them; file paths in them are the jail's. */
+		if (a->exec_argc == 0 || in[0][0] == '-') {
+			r->argv[n++] = run_strdup(r, "--id=%s", a->id);
+			r->argv[n++] = run_strdup(r, "--start-time-us=%llu", (unsigned long long)start_us);
+		}
 		for (int i = 0; i < a->exec_argc; i++)
 			r->argv[n++] = in[i];
+		for (int i = 0; i < n; i++)
+			if (!r->argv[i])
+				return errf(why, whylen, JAILER_EXIT_SETUP, "out of memory");
 		return 0;
 	}
 	if (cli_parse_run(a->exec_argc, in, &run, why, whylen) < 0) {

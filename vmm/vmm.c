@@ -323,7 +323,10 @@ static int vmm_act(void *opaque, enum api_action a, char *why, size_t whylen)
 		if (v->state == API_STATE_PAUSED)
 			return errf(why, whylen, -EAGAIN, "the microVM is paused; resume it first");
 		r = vm_send_ctrl_alt_del(&v->vm);
-		return r < 0 ? errf(why, whylen, r, "the keyboard buffer is full; try again") : 0;
+		if (r == -EAGAIN)
+			return errf(why, whylen, r, "the guest has turned keyboard scanning off");
+		return r < 0 ? errf(why, whylen, r, "the keyboard buffer is full (the guest has not "
+				    "read the last keys yet)") : 0;
 	case API_ACT_FLUSH_METRICS:
 		return vmm_flush_metrics(v, why, whylen);
 	case API_ACT_PAUSE:
@@ -514,8 +517,21 @@ static int vmm_exit_status(struct vmm *v)
 {
 	struct vm *vm = &v->vm;
 
-	if (v->signal)
+	/*
+	 * A signal that ended the run gives 128+N, unless the guest shut down on
+	 * the Ctrl-Alt-Del it caused: then the guest's own status stands (a
+	 * command that exits 0 on SIGTERM, like `docker stop`), and a guest that
+	 * is not the agent rebooting on it has shut down cleanly.
+	 */
+	if (v->signal) {
+		enum vm_end end = v->vm_built ? atomic_load(&vm->end) : VM_END_HOST;
+
+		if (v->cad_sent && end == VM_END_EXIT_DEVICE)
+			return vm->exit_status;
+		if (v->cad_sent && end == VM_END_RESET && !v->o.agent)
+			return 0;
 		return 128 + v->signal;
+	}
 	if (!v->vm_built)
 		return EXIT_BRISK_FAILED;
 	switch (atomic_load(&vm->end)) {

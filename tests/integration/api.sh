@@ -168,12 +168,12 @@ t_config_file() {
 }
 
 t_sigterm_clean() {
-	write_config "counter interval_ms=20 cad_exit=0"
+	write_config "counter interval_ms=20 cad_exit=7"
 	start_brisk --config-file "$T_TMP/vm.json" -v || return 1
 	sleep 0.3
 	kill -TERM $BP
 	wait_exit $BP 5 || return 1
-	expect_eq "exit status 128+SIGTERM" 143 "$RC" &&
+	expect_eq "exit status: the guest's, it shut down on request" 7 "$RC" &&
 		expect_contains "guest got Ctrl-Alt-Del" "ctrl-alt-del" "$(cat "$T_TMP/out")" &&
 		expect_contains "log" "asked the guest to shut down" "$(cat "$T_TMP/err")" &&
 		expect_contains "log" "the guest shut down after Ctrl-Alt-Del" "$(cat "$T_TMP/err")" &&
@@ -192,6 +192,35 @@ t_sigterm_timeout() {
 	expect_eq "exit status" 143 "$RC" &&
 		expect_contains "log" "did not shut down within 1000 ms" "$(cat "$T_TMP/err")" || return 1
 	[ "$ms" -ge 900 ] && [ "$ms" -lt 4000 ] || fail "teardown after $ms ms, expected about 1000"
+}
+
+t_cad_buffer_full() {
+	# A guest that never reads the keyboard: the second Ctrl-Alt-Del does not fit.
+	write_config "fault=hang"
+	start_brisk --config-file "$T_TMP/vm.json" || return 1
+	sleep 0.2
+	expect_eq "first SendCtrlAltDel" 204 "$(api PUT /actions '{"action_type":"SendCtrlAltDel"}')" &&
+		expect_eq "second SendCtrlAltDel" 400 "$(api PUT /actions '{"action_type":"SendCtrlAltDel"}')" &&
+		expect_contains fault "keyboard buffer is full" "$(body)" || { kill -9 $BP; return 1; }
+	# SIGTERM cannot reach such a guest: brisk stops it at once.
+	kill -TERM $BP
+	wait_exit $BP 3 && expect_eq "exit status" 143 "$RC"
+}
+
+t_run_sigterm() {
+	# brisk run: SIGTERM (a script's timeout, Ctrl-C on a pipe) is Ctrl-Alt-Del too.
+	("exec" "$BRISK" run --kernel "$GUEST" --no-initrd --cmdline "counter interval_ms=5 cad_exit=42" \
+		</dev/null >"$T_TMP/out" 2>"$T_TMP/err") &
+	BP=$!
+	i=0
+	while ! grep -q "tick 1" "$T_TMP/out" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.02
+		i=$((i + 1))
+	done
+	kill -TERM $BP
+	wait_exit $BP 5 || return 1
+	expect_eq "exit status: the guest's" 42 "$RC" &&
+		expect_contains "guest" "ctrl-alt-del" "$(cat "$T_TMP/out")"
 }
 
 t_sigkill() {
@@ -243,6 +272,8 @@ run_test "api: error answers (JSON, paths, sizes, after boot, live socket)" t_er
 run_test "config file: --no-api, brisk run --config-file, errors" t_config_file
 run_test "SIGTERM: Ctrl-Alt-Del, clean guest shutdown" t_sigterm_clean
 run_test "SIGTERM: grace period ends a guest that ignores it" t_sigterm_timeout
+run_test "SendCtrlAltDel to a guest that does not read the keys" t_cad_buffer_full
+run_test "brisk run: SIGTERM is Ctrl-Alt-Del, the guest's status stands" t_run_sigterm
 run_test "SIGKILL: no children, stale socket replaced" t_sigkill
 run_test "metrics (FlushMetrics, exit, prometheus) and JSON logs" t_metrics_and_logs
 finish api

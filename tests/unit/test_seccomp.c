@@ -10,6 +10,7 @@
 #include <linux/fs.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -31,20 +32,26 @@ typedef void (*call_fn)(void);
  * Fork; the child installs @thread's filter in @mode, runs @call and
  * exits 0. Returns the child's wait status.
  */
-static int run_filtered(enum seccomp_thread thread, enum seccomp_mode mode, call_fn call)
+static int run_filtered_opts(enum seccomp_thread thread, enum seccomp_mode mode, call_fn call,
+			     const struct seccomp_opts *opts)
 {
 	pid_t pid = fork();
 	int status;
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		if (seccomp_install(thread, mode) < 0)
+		if (seccomp_install_opts(thread, mode, opts) < 0)
 			_exit(99);
 		call();
 		_exit(0);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	return status;
+}
+
+static int run_filtered(enum seccomp_thread thread, enum seccomp_mode mode, call_fn call)
+{
+	return run_filtered_opts(thread, mode, call, NULL);
 }
 
 static void expect_allowed_at(enum seccomp_thread thread, call_fn call, int line)
@@ -138,6 +145,15 @@ static void call_pread(void)
 	(void)pread(-1, &c, 1, 0);
 }
 
+static void call_accept4(void) { (void)accept4(-1, NULL, NULL, SOCK_CLOEXEC); }
+static void call_recvfrom(void) { (void)recvfrom(-1, NULL, 0, 0, NULL, NULL); }
+static void call_sendto(void) { (void)sendto(-1, "x", 1, MSG_NOSIGNAL, NULL, 0); }
+static void call_shutdown(void) { (void)shutdown(-1, SHUT_RDWR); }
+static void call_poll(void) { (void)poll(NULL, 0, 0); }
+/* The fd the main thread may unlink in (set before the filter, inherited by the child). */
+static int unlink_dirfd = -1;
+static void call_unlinkat_dir(void) { (void)unlinkat(unlink_dirfd, "no-such-socket", 0); }
+static void call_unlinkat_cwd(void) { (void)unlinkat(AT_FDCWD, "no-such-socket", 0); }
 static void call_tgkill_self(void) { (void)syscall(SYS_tgkill, getpid(), gettid(), 0); }
 static void call_tgkill_other(void) { (void)syscall(SYS_tgkill, 1, 1, 0); }
 
@@ -200,6 +216,57 @@ static void vcpu_kills_the_rest(void **state)
 	expect_killed(SECCOMP_THREAD_VCPU, call_mmap_exec);
 }
 
+static void api_allows_http_calls(void **state)
+{
+	(void)state;
+	expect_allowed(SECCOMP_THREAD_API, call_accept4);
+	expect_allowed(SECCOMP_THREAD_API, call_recvfrom);
+	expect_allowed(SECCOMP_THREAD_API, call_sendto);
+	expect_allowed(SECCOMP_THREAD_API, call_shutdown);
+	expect_allowed(SECCOMP_THREAD_API, call_poll);
+	expect_allowed(SECCOMP_THREAD_API, call_epoll_wait);
+	expect_allowed(SECCOMP_THREAD_API, call_write_stderr);
+	expect_allowed(SECCOMP_THREAD_API, call_mmap_rw);
+}
+
+static void api_kills_the_rest(void **state)
+{
+	(void)state;
+	expect_killed(SECCOMP_THREAD_API, call_execve);
+	expect_killed(SECCOMP_THREAD_API, call_socket);
+	expect_killed(SECCOMP_THREAD_API, call_openat);
+	expect_killed(SECCOMP_THREAD_API, call_fork);
+	expect_killed(SECCOMP_THREAD_API, call_pread);
+	expect_killed(SECCOMP_THREAD_API, call_unlinkat_cwd);
+	expect_killed(SECCOMP_THREAD_API, call_ioctl_kvm_run);
+	expect_killed(SECCOMP_THREAD_API, call_ioctl_tcgets);
+	expect_killed(SECCOMP_THREAD_API, call_mmap_exec);
+	/* The HTTP calls are the API thread's only. */
+	expect_killed(SECCOMP_THREAD_MAIN, call_accept4);
+	expect_killed(SECCOMP_THREAD_VCPU, call_recvfrom);
+	expect_killed(SECCOMP_THREAD_MAIN, call_shutdown);
+}
+
+/* The main thread removes the API socket at exit: unlinkat in that directory only. */
+static void main_unlinks_only_in_the_socket_dir(void **state)
+{
+	struct seccomp_opts opts;
+	int st;
+
+	(void)state;
+	unlink_dirfd = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_true(unlink_dirfd >= 0);
+	opts.unlink_dirfd = unlink_dirfd;
+	st = run_filtered_opts(SECCOMP_THREAD_MAIN, SECCOMP_ENFORCE, call_unlinkat_dir, &opts);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	st = run_filtered_opts(SECCOMP_THREAD_MAIN, SECCOMP_ENFORCE, call_unlinkat_cwd, &opts);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
+	/* Without the option there is no unlink at all. */
+	expect_killed(SECCOMP_THREAD_MAIN, call_unlinkat_dir);
+	close(unlink_dirfd);
+	unlink_dirfd = -1;
+}
+
 static void log_mode_does_not_kill(void **state)
 {
 	int st;
@@ -227,6 +294,9 @@ int main(void)
 		cmocka_unit_test(main_kills_the_rest),
 		cmocka_unit_test(vcpu_allows_kvm_run_and_device_calls),
 		cmocka_unit_test(vcpu_kills_the_rest),
+		cmocka_unit_test(api_allows_http_calls),
+		cmocka_unit_test(api_kills_the_rest),
+		cmocka_unit_test(main_unlinks_only_in_the_socket_dir),
 		cmocka_unit_test(log_mode_does_not_kill),
 		cmocka_unit_test(off_installs_nothing),
 	};

@@ -16,44 +16,8 @@ S=$T_TMP/api.sock
 # The agent's kernel parameters (docs/guest-interface.md): init=/init on the rootfs.
 ARGS="console=ttyS1 reboot=k panic=-1 pci=off nomodule 8250.nr_uarts=2 i8042.noaux i8042.nomux i8042.dumbkbd no_timer_check loglevel=1 init=/init"
 
-api() {
-	if [ $# -ge 3 ]; then
-		curl -s --max-time 30 --unix-socket "$S" -o "$T_TMP/body" -w '%{http_code}' \
-			-X "$1" -H 'Content-Type: application/json' -d "$3" "http://localhost$2"
-	else
-		curl -s --max-time 30 --unix-socket "$S" -o "$T_TMP/body" -w '%{http_code}' \
-			-X "$1" "http://localhost$2"
-	fi
-}
-body() { cat "$T_TMP/body"; }
-
-start_brisk() {
-	rm -f "$T_TMP/out" "$T_TMP/err"
-	"$BRISK" --api-sock "$S" "$@" </dev/null >"$T_TMP/out" 2>"$T_TMP/err" &
-	BP=$!
-	i=0
-	while [ ! -S "$S" ] && [ $i -lt 200 ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-	[ -S "$S" ] || fail "no API socket: $(cat "$T_TMP/err")"
-}
-
-wait_exit() {
-	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt $(($2 * 10)) ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	if kill -0 "$1" 2>/dev/null; then
-		kill -9 "$1"
-		wait "$1" 2>/dev/null
-		fail "brisk still running after $2 s: $(tail -5 "$T_TMP/err")"
-		return 1
-	fi
-	wait "$1"
-	RC=$?
-}
+. tests/integration/api-lib.sh
+API_WAIT=30
 
 # configure AGENT_ARGS — kernel, rootfs drive and machine through the API only.
 configure() {

@@ -13,47 +13,7 @@ BRISK="$B/brisk"
 GUEST=$(pwd)/$B/test-guest
 S=$T_TMP/api.sock
 
-# api METHOD PATH [BODY] — status code on stdout, body in $T_TMP/body.
-api() {
-	if [ $# -ge 3 ]; then
-		curl -s --max-time 10 --unix-socket "$S" -o "$T_TMP/body" -w '%{http_code}' \
-			-X "$1" -H 'Content-Type: application/json' -d "$3" "http://localhost$2"
-	else
-		curl -s --max-time 10 --unix-socket "$S" -o "$T_TMP/body" -w '%{http_code}' \
-			-X "$1" "http://localhost$2"
-	fi
-}
-body() { cat "$T_TMP/body"; }
-
-# start_brisk [flags...] — brisk in the background serving $S; PID in $BP.
-start_brisk() {
-	rm -f "$T_TMP/out" "$T_TMP/err"
-	"$BRISK" --api-sock "$S" "$@" </dev/null >"$T_TMP/out" 2>"$T_TMP/err" &
-	BP=$!
-	i=0
-	while [ ! -S "$S" ] && [ $i -lt 100 ]; do
-		sleep 0.02
-		i=$((i + 1))
-	done
-	[ -S "$S" ] || fail "no API socket after 2 s: $(cat "$T_TMP/err")"
-}
-
-# wait_exit PID SECONDS — exit status of PID in $RC, or fail after SECONDS.
-wait_exit() {
-	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt $(($2 * 20)) ]; do
-		sleep 0.05
-		i=$((i + 1))
-	done
-	if kill -0 "$1" 2>/dev/null; then
-		kill -9 "$1"
-		wait "$1" 2>/dev/null
-		fail "brisk still running after $2 s"
-		return 1
-	fi
-	wait "$1"
-	RC=$?
-}
+. tests/integration/api-lib.sh
 
 ticks() { grep -c '^tick' "$T_TMP/out"; }
 

@@ -17,29 +17,6 @@
 #include "vmm/config.h"
 #include "vmm/util.h"
 
-struct fixture {
-	struct vm_spec spec;
-	char why[512];
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	spec_init(&f->spec);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	spec_free(&f->spec);
-	free(f);
-	return 0;
-}
 
 /* tests/unit/configs/NAME: next to this file; the tests run from the repo root. */
 static const char *config_path(const char *name)
@@ -52,14 +29,14 @@ static const char *config_path(const char *name)
 	return buf;
 }
 
-static int load(struct fixture *f, const char *name)
+static int load(struct spec_fixture *f, const char *name)
 {
 	f->why[0] = '\0';
 	spec_free(&f->spec);
 	return config_load_file(config_path(name), &f->spec, f->why, sizeof(f->why));
 }
 
-static int parse(struct fixture *f, const char *text)
+static int parse(struct spec_fixture *f, const char *text)
 {
 	f->why[0] = '\0';
 	spec_free(&f->spec);
@@ -77,7 +54,7 @@ static const char *const valid_files[] = {
 
 static void valid_minimal(void **state)
 {
-	struct fixture *f = *state;
+	struct spec_fixture *f = *state;
 
 	assert_int_equal(load(f, "valid-minimal.json"), 0);
 	assert_string_equal(f->spec.kernel_image_path, "vmlinux");
@@ -94,7 +71,7 @@ static void valid_minimal(void **state)
 
 static void valid_full(void **state)
 {
-	struct fixture *f = *state;
+	struct spec_fixture *f = *state;
 	const struct spec_drive *d = f->spec.drives;
 	const struct spec_nic *n = f->spec.nics;
 	static const uint8_t mac[6] = { 0x06, 0x00, 0xac, 0x10, 0x00, 0x02 };
@@ -143,7 +120,7 @@ static void valid_full(void **state)
 
 static void valid_firecracker_example(void **state)
 {
-	struct fixture *f = *state;
+	struct spec_fixture *f = *state;
 
 	assert_int_equal(load(f, "valid-firecracker-example.json"), 0);
 	assert_string_equal(f->spec.kernel_image_path, "vmlinux.bin");
@@ -161,7 +138,7 @@ static void valid_firecracker_example(void **state)
 
 static void valid_two_drives_nics(void **state)
 {
-	struct fixture *f = *state;
+	struct spec_fixture *f = *state;
 
 	assert_int_equal(load(f, "valid-two-drives-nics.json"), 0);
 	assert_string_equal(f->spec.boot_args, "");       /* empty, not brisk's default */
@@ -230,7 +207,7 @@ static const struct {
 
 static void invalid_files(void **state)
 {
-	struct fixture *f = *state;
+	struct spec_fixture *f = *state;
 	char want[1024];
 	size_t i;
 
@@ -277,7 +254,7 @@ static void every_file_is_tested(void **state)
 
 static void text_errors(void **state)
 {
-	struct fixture *f = *state;
+	struct spec_fixture *f = *state;
 	char big[64] = "{" BOOT "}";
 	const char with_nul[] = "{\n  \"a\0\": 1}";
 
@@ -325,7 +302,7 @@ static void text_errors(void **state)
 
 static void load_file_errors(void **state)
 {
-	struct fixture *f = *state;
+	struct spec_fixture *f = *state;
 	char path[64], *buf;
 	int fd;
 
@@ -356,7 +333,7 @@ static void load_file_errors(void **state)
 /* Optional keys set to null are absent; required ones are not. */
 static void nulls(void **state)
 {
-	struct fixture *f = *state;
+	struct spec_fixture *f = *state;
 
 	assert_int_equal(parse(f, "{" BOOT ", \"machine-config\": null, \"metrics\": null,"
 			       " \"drives\": null, \"network-interfaces\": null, \"pmem\": [],"
@@ -421,7 +398,7 @@ static void assert_spec_equal(const struct vm_spec *a, const struct vm_spec *b)
 
 static void round_trip(void **state)
 {
-	struct fixture *f = *state;
+	struct spec_fixture *f = *state;
 	struct vm_spec back;
 	size_t i;
 
@@ -455,7 +432,7 @@ static const char *jstr(json_t *o, const char *path)
 
 static void to_json_shape(void **state)
 {
-	struct fixture *f = *state;
+	struct spec_fixture *f = *state;
 	json_t *j, *boot, *d0, *n, *m, *l;
 
 	assert_int_equal(load(f, "valid-two-drives-nics.json"), 0);
@@ -502,7 +479,7 @@ static void to_json_shape(void **state)
 	json_decref(j);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, spec_fixture_setup, spec_fixture_teardown)
 
 int main(void)
 {

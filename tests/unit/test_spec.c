@@ -13,29 +13,6 @@
 #include "vmm/spec.h"
 #include "vmm/util.h"
 
-struct fixture {
-	struct vm_spec spec;
-	char why[256];
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	spec_init(&f->spec);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	spec_free(&f->spec);
-	free(f);
-	return 0;
-}
 
 static struct spec_drive drive(const char *id, const char *path, bool root)
 {
@@ -63,7 +40,7 @@ static struct spec_nic nic(const char *id, const char *tap, int mac_last)
 	return n;
 }
 
-static int put_drive(struct fixture *f, struct spec_drive d)
+static int put_drive(struct spec_fixture *f, struct spec_drive d)
 {
 	int r = spec_put_drive(&f->spec, &d, f->why, sizeof(f->why));
 
@@ -77,7 +54,7 @@ static int put_drive(struct fixture *f, struct spec_drive d)
 	return r;
 }
 
-static int put_nic(struct fixture *f, struct spec_nic n)
+static int put_nic(struct spec_fixture *f, struct spec_nic n)
 {
 	int r = spec_put_nic(&f->spec, &n, f->why, sizeof(f->why));
 
@@ -92,7 +69,7 @@ static int put_nic(struct fixture *f, struct spec_nic n)
 
 static void defaults_and_free(void **state)
 {
-	struct fixture *f = *state;
+	struct spec_fixture *f = *state;
 
 	assert_null(f->spec.kernel_image_path);
 	assert_int_equal(f->spec.machine.vcpu_count, 1);
@@ -112,7 +89,7 @@ static void defaults_and_free(void **state)
 
 static void set_str(void **state)
 {
-	struct fixture *f = *state;
+	struct spec_fixture *f = *state;
 	char buf[] = "first";
 
 	assert_int_equal(spec_set_str(&f->spec.boot_args, buf), 0);
@@ -148,7 +125,7 @@ static void id_alphabet(void **state)
 
 static void drive_insert_and_replace(void **state)
 {
-	struct fixture *f = *state;
+	struct spec_fixture *f = *state;
 
 	assert_int_equal(put_drive(f, drive("a", "a.img", false)), 0);
 	assert_int_equal(put_drive(f, drive("b", "b.img", false)), 0);
@@ -164,7 +141,7 @@ static void drive_insert_and_replace(void **state)
 
 static void one_root_device(void **state)
 {
-	struct fixture *f = *state;
+	struct spec_fixture *f = *state;
 
 	assert_int_equal(put_drive(f, drive("data", "d.img", false)), 0);
 	assert_int_equal(put_drive(f, drive("root", "r.ext4", true)), 0);
@@ -184,7 +161,7 @@ static void one_root_device(void **state)
 
 static void drive_limits(void **state)
 {
-	struct fixture *f = *state;
+	struct spec_fixture *f = *state;
 	char id[16];
 	int i;
 
@@ -204,7 +181,7 @@ static void drive_limits(void **state)
 
 static void nic_rules(void **state)
 {
-	struct fixture *f = *state;
+	struct spec_fixture *f = *state;
 	char id[16];
 	int i;
 
@@ -232,7 +209,7 @@ static void nic_rules(void **state)
 	assert_string_equal(f->why, "too many network interfaces (brisk has at most 8)");
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, spec_fixture_setup, spec_fixture_teardown)
 
 int main(void)
 {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -97,4 +98,23 @@ uint64_t eventfd_take(int fd)
 		return 0;
 	}
 	return n;
+}
+
+int spec_fixture_setup(void **state)
+{
+	struct spec_fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	spec_init(&f->spec);
+	*state = f;
+	return 0;
+}
+
+int spec_fixture_teardown(void **state)
+{
+	struct spec_fixture *f = *state;
+
+	spec_free(&f->spec);
+	free(f);
+	return 0;
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "vmm/guest_mem.h"
+#include "vmm/spec.h"
 
 #define TEST_GiB (1ULL << 30)
 #define TEST_MiB (1ULL << 20)
@@ -50,6 +51,15 @@ int test_eventfd(void);
 
 /* Drain @fd's counter: the number of writes (edges) since the last call. */
 uint64_t eventfd_take(int fd);
+
+/* A fresh spec and a message buffer: cmocka setup/teardown for the spec and config tests. */
+struct spec_fixture {
+	struct vm_spec spec;
+	char why[512];
+};
+
+int spec_fixture_setup(void **state);
+int spec_fixture_teardown(void **state);
 
 /* Fail unless @why contains @sub (errors must name the problem). */
 #define assert_why(why, sub)                                                   \

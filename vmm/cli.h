@@ -33,7 +33,7 @@ struct cli_nic {
 /* --rootfs / --drive: PATH[,ro][,id=NAME][,cache=writeback|unsafe] */
 struct cli_drive {
 	char *path;
-	char *id;          /* NULL: "rootfs" for --rootfs, "drive<N>" otherwise */
+	char *id;          /* NULL: "rootfs" for --rootfs, "drive1", "drive2"... for --drive */
 	bool read_only;
 	bool cache_unsafe; /* cache=unsafe: no FLUSH offered (Firecracker's "Unsafe") */
 };

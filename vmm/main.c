@@ -107,9 +107,12 @@ static int spec_from_run(const struct cli_run *run, struct vm_spec *spec, char *
 	}
 	for (unsigned int i = 0; i < run->nr_drives; i++) {
 		const struct cli_drive *d = &run->drives[i];
+		char id[16];
 
-		r = spec_add_cli_drive(spec, d->id, d->path, false, d->read_only, d->cache_unsafe,
-				       run->io_engine, why, whylen);
+		/* Without id=: drive1, drive2, ... in --drive order. */
+		snprintf(id, sizeof(id), "drive%u", i + 1);
+		r = spec_add_cli_drive(spec, d->id ? d->id : id, d->path, false, d->read_only,
+				       d->cache_unsafe, run->io_engine, why, whylen);
 		if (r < 0)
 			return r;
 	}

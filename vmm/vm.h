@@ -197,7 +197,8 @@ int vm_resume(struct vm *vm);
 
 /*
  * Firecracker's SendCtrlAltDel: the i8042 keyboard presses and releases
- * Ctrl-Alt-Del and raises IRQ 1. Main thread. 0 or -ENOSPC (keys pending).
+ * Ctrl-Alt-Del and raises IRQ 1. Main thread. 0, -ENOSPC (the guest has
+ * not read the last keys) or -EAGAIN (it turned keyboard scanning off).
  */
 int vm_send_ctrl_alt_del(struct vm *vm);
 

@@ -124,14 +124,23 @@ t_bad_flag() {
 }
 
 t_sigterm() {
-	timeout 20 "$BRISK" run $GUEST --cmdline "counter interval_ms=10" </dev/null \
-		>"$T_TMP/out" 2>"$T_TMP/err" &
+	# --shutdown-timeout 0: no Ctrl-Alt-Del, the VM stops at once (api.sh tests the grace).
+	# shellcheck disable=SC2086
+	(exec "$BRISK" run $GUEST --shutdown-timeout 0 --cmdline "counter interval_ms=10" </dev/null \
+		>"$T_TMP/out" 2>"$T_TMP/err") &
 	pid=$!
 	sleep 0.5
 	kill -TERM $pid
 	wait $pid
 	RC=$?
 	expect_eq "killed by SIGTERM" 143 "$RC"
+}
+
+t_drive_without_id() {
+	# A --drive without id= is "drive1" (its serial in the guest).
+	truncate -s 1M "$T_TMP/d.img"
+	run_guest "exit=0" --drive "$T_TMP/d.img"
+	expect_eq status 0 "$RC" && expect_contains "device on the command line" "virtio_mmio.device=4K@0xc0001000:5" "$OUT"
 }
 
 t_stdout_closed() {
@@ -211,6 +220,7 @@ run_test "missing kernel file" t_missing_kernel
 run_test "corrupt kernel file" t_corrupt_kernel
 run_test "bad flag" t_bad_flag
 run_test "SIGTERM gives 128+15" t_sigterm
+run_test "--drive without id=" t_drive_without_id
 run_test "closed stdout" t_stdout_closed
 run_test "--net: bad tap or MAC: 125 naming the fix" t_net_errors
 # Taps need root (CI runs as root).

@@ -47,7 +47,11 @@ static const char *state_name(enum api_vm_state s)
 
 /* ---- logs and metrics ---- */
 
-/* Open @path for appending log lines or metrics (a FIFO is opened without blocking). */
+/*
+ * Open @path for log lines or metrics. O_NONBLOCK stays on, as Firecracker
+ * opens them: on a FIFO whose reader is slow or gone a line is dropped
+ * rather than stalling the thread that writes it (regular files ignore it).
+ */
 static int open_sink(const char *what, const char *path, bool append, int *fd, char *why,
 		     size_t whylen)
 {
@@ -55,9 +59,8 @@ static int open_sink(const char *what, const char *path, bool append, int *fd, c
 	int nfd = open(path, flags, 0600);
 
 	if (nfd < 0)
-		return errf(why, whylen, -errno, "%s %s: %s", what, path, strerror(errno));
-	/* Only the open must not block on a FIFO without a reader yet; writes may wait. */
-	fcntl(nfd, F_SETFL, fcntl(nfd, F_GETFL) & ~O_NONBLOCK);
+		return errf(why, whylen, -errno, "%s %s: %s%s", what, path, strerror(errno),
+			    errno == ENXIO ? " (a FIFO needs its reader first)" : "");
 	if (*fd >= 0)
 		close(*fd);
 	*fd = nfd;

@@ -235,7 +235,7 @@ t_errors() {
 		expect_contains "message" "tap 'nosuchtap' does not exist" "$ERR" || return 1
 	brisk_run --net "$TAP0" --net "$TAP0" -- true
 	expect_eq "status, tap twice" 125 "$RC" &&
-		expect_contains "message" "in use" "$ERR" || return 1
+		expect_contains "message" "is already used by interface" "$ERR" || return 1
 	brisk_run --ip "$GUEST0/24" -- true
 	expect_eq "status, --ip without --net" 125 "$RC" &&
 		expect_contains "message" "--ip needs a NIC" "$ERR"

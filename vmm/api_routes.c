@@ -42,6 +42,17 @@ void api_fault(struct api_reply *reply, unsigned int status, const char *msg)
 {
 	json_t *o = json_pack("{s:s}", "fault_message", msg ? msg : "");
 
+	/* Not UTF-8 (a request path's bytes quoted back): show such bytes as '?'. */
+	if (!o && msg) {
+		char clean[1024];
+		size_t i;
+
+		for (i = 0; msg[i] && i < sizeof(clean) - 1; i++)
+			clean[i] = (unsigned char)msg[i] >= 0x80 ? '?' : msg[i];
+		clean[i] = '\0';
+		o = json_pack("{s:s}", "fault_message", clean);
+	}
+
 	free(reply->body);
 	reply->status = status;
 	reply->body = o ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -55,8 +66,11 @@ static void api_json(struct api_reply *reply, json_t *o)
 {
 	free(reply->body);
 	reply->body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	reply->status = reply->body ? HTTP_OK : HTTP_INTERNAL_ERROR;
+	reply->status = HTTP_OK;
 	json_decref(o);
+	if (!reply->body)
+		api_fault(reply, HTTP_INTERNAL_ERROR, "cannot render the answer as JSON "
+			  "(out of memory, or a configured path that is not UTF-8)");
 }
 
 static void api_no_content(struct api_reply *reply)

@@ -115,6 +115,17 @@ static enum MHD_Result api_send(struct MHD_Connection *conn, const struct api_re
 	return r;
 }
 
+/* Firecracker's answer to a body over the limit. */
+static void api_too_big(struct api_server *srv, struct api_request *req)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg),
+		 "Request payload with size %zu is larger than the limit of %zu allowed by server.",
+		 req->seen, srv->max_body);
+	api_fault(&req->reply, MHD_HTTP_BAD_REQUEST, msg);
+}
+
 /* MHD's access handler: called on the first header pass, per body chunk, and at the end. */
 static enum MHD_Result api_on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				      const char *method, const char *version,
@@ -123,7 +134,6 @@ static enum MHD_Result api_on_request(void *cls, struct MHD_Connection *conn, co
 {
 	struct api_server *srv = cls;
 	struct api_request *req = *con_cls;
-	char msg[256];
 
 	(void)version;
 	if (!req) {
@@ -146,7 +156,11 @@ static enum MHD_Result api_on_request(void *cls, struct MHD_Connection *conn, co
 			}
 		}
 		*con_cls = req;
-		return MHD_YES;
+		if (!req->too_big)
+			return MHD_YES;
+		/* Refuse at once: MHD sends this, skips the body and closes the connection. */
+		api_too_big(srv, req);
+		return api_send(conn, &req->reply);
 	}
 	if (*upload_data_size) {
 		api_append(srv, req, upload_data, *upload_data_size);
@@ -154,10 +168,7 @@ static enum MHD_Result api_on_request(void *cls, struct MHD_Connection *conn, co
 		return MHD_YES;
 	}
 	if (req->too_big) {
-		snprintf(msg, sizeof(msg),
-			 "Request payload with size %zu is larger than the limit of %zu allowed by server.",
-			 req->seen, srv->max_body);
-		api_fault(&req->reply, MHD_HTTP_BAD_REQUEST, msg);
+		api_too_big(srv, req);
 	} else if (req->url_too_long) {
 		api_fault(&req->reply, MHD_HTTP_BAD_REQUEST, "Invalid request path: too long.");
 	} else {

@@ -312,6 +312,13 @@ int main(int argc, char **argv)
 	uint64_t start_us = util_now_us();
 	uint64_t start_cpu_us = boot_timer_cpu_us();
 
+	/*
+	 * jansson seeds its hash function from /dev/urandom on the first JSON
+	 * object: do it now, before any thread's seccomp filter (which allows no
+	 * open) and before there are threads (the seeding is not thread-safe).
+	 */
+	json_object_seed(0);
+
 	if (argc < 2) {
 		cli_usage(STDERR_FILENO);
 		return EXIT_BRISK_FAILED;

@@ -93,6 +93,19 @@ t_errors() {
 	wait_exit $BP 10
 }
 
+t_first_request_oversized() {
+	# The first request of a fresh brisk is refused on the API thread (no JSON before it).
+	start_brisk || return 1
+	head -c 5000000 /dev/zero >"$T_TMP/huge"
+	code=$(curl -s --max-time 10 --unix-socket "$S" -o "$T_TMP/body" -w '%{http_code}' -X PUT \
+		--data-binary @"$T_TMP/huge" http://localhost/boot-source)
+	expect_eq "5 MB body, refused from its Content-Length" 400 "$code" &&
+		expect_contains "fault" "size 5000000 is larger than the limit" "$(body)" &&
+		expect_eq "brisk still serving" 200 "$(api GET /)" || { kill -9 $BP; return 1; }
+	kill -TERM $BP
+	wait_exit $BP 5
+}
+
 write_config() {
 	cat >"$T_TMP/vm.json" <<EOF
 {
@@ -219,6 +232,11 @@ t_metrics_and_logs() {
 	# Every stderr line is one JSON object.
 	bad=$(grep -vc '^{"ts":".*}$' "$T_TMP/err")
 	expect_eq "non-JSON log lines" 0 "$bad" || return 1
+	# brisk run without a config file: the first JSON is made after the seccomp filters.
+	timeout 20 "$BRISK" run --kernel "$GUEST" --no-initrd --cmdline "ticks=3" --log-format json \
+		--metrics-path "$T_TMP/run.json" </dev/null >/dev/null 2>&1
+	expect_eq "brisk run --metrics-path --log-format json" 0 "$?" &&
+		expect_contains "metrics at exit" '"exit_io":' "$(cat "$T_TMP/run.json")" || return 1
 	# Prometheus textfile.
 	write_config "ticks=3"
 	timeout 20 "$BRISK" --config-file "$T_TMP/vm.json" --no-api --metrics-path "$T_TMP/m.prom" \
@@ -229,6 +247,7 @@ t_metrics_and_logs() {
 
 run_test "api: configure, start, pause, resume, Ctrl-Alt-Del" t_lifecycle
 run_test "api: error answers (JSON, paths, sizes, after boot, live socket)" t_errors
+run_test "api: an oversized first request, refused before it is read" t_first_request_oversized
 run_test "config file: --no-api, brisk run --config-file, errors" t_config_file
 run_test "SIGTERM: Ctrl-Alt-Del, clean guest shutdown" t_sigterm_clean
 run_test "SIGTERM: grace period ends a guest that ignores it" t_sigterm_timeout

@@ -102,6 +102,15 @@ static bool exec_sibling(const char *exec_real, const char *name, char *out, siz
 	return access(out, F_OK) == 0;
 }
 
+/* run_strdup() returns NULL on ENOMEM: check the @n entries built. 0 or JAILER_EXIT_SETUP. */
+static int argv_check(struct run *r, int n, char *why, size_t whylen)
+{
+	for (int i = 0; i < n; i++)
+		if (!r->argv[i])
+			return errf(why, whylen, JAILER_EXIT_SETUP, "out of memory");
+	return 0;
+}
+
 /*
  * brisk's argv inside the jail. For `run`: the jailer's --id and start
  * time first, then the default artifacts brisk would take from next to its
@@ -119,32 +128,30 @@ static int build_argv(struct run *r, const char *exec_real, uint64_t start_us, c
 	struct cli_run run;
 	char path[PATH_MAX];
 	const char *jp;
+	bool is_run = a->exec_argc > 0 && !strcmp(in[0], "run");
+	/* Firecracker-style flags (or none) get them too, first, as Firecracker's
+	 * jailer passes them; file paths in those flags are the jail's. */
+	bool pass_id = is_run || a->exec_argc == 0 || in[0][0] == '-';
 
 	r->argv = calloc((size_t)a->exec_argc + 8, sizeof(char *));
 	if (!r->argv)
 		return errf(why, whylen, JAILER_EXIT_SETUP, "out of memory");
-	r->argv[n++] = run_strdup(r, "/%s", r->exec_name);
-	if (a->exec_argc == 0 || strcmp(in[0], "run")) {
-		/* Firecracker-style flags (or none): the jailer's id and start first, as
-		 * Firecracker's jailer passes them; file paths in them are the jail's. */
-		if (a->exec_argc == 0 || in[0][0] == '-') {
-			r->argv[n++] = run_strdup(r, "--id=%s", a->id);
-			r->argv[n++] = run_strdup(r, "--start-time-us=%llu", (unsigned long long)start_us);
-		}
-		for (int i = 0; i < a->exec_argc; i++)
-			r->argv[n++] = in[i];
-		for (int i = 0; i < n; i++)
-			if (!r->argv[i])
-				return errf(why, whylen, JAILER_EXIT_SETUP, "out of memory");
-		return 0;
-	}
-	if (cli_parse_run(a->exec_argc, in, &run, why, whylen) < 0) {
+	if (is_run && cli_parse_run(a->exec_argc, in, &run, why, whylen) < 0) {
 		cli_run_free(&run);
 		return JAILER_EXIT_USAGE;
 	}
-	r->argv[n++] = in[0];
-	r->argv[n++] = run_strdup(r, "--id=%s", a->id);
-	r->argv[n++] = run_strdup(r, "--start-time-us=%llu", (unsigned long long)start_us);
+	r->argv[n++] = run_strdup(r, "/%s", r->exec_name);
+	if (is_run)
+		r->argv[n++] = in[0];
+	if (pass_id) {
+		r->argv[n++] = run_strdup(r, "--id=%s", a->id);
+		r->argv[n++] = run_strdup(r, "--start-time-us=%llu", (unsigned long long)start_us);
+	}
+	if (!is_run) {
+		for (int i = 0; i < a->exec_argc; i++)
+			r->argv[n++] = in[i];
+		return argv_check(r, n, why, whylen);
+	}
 	e = 0;
 	if (cli_run_defaults(&run) & CLI_USES_DEFAULT_KERNEL) {
 		if (!exec_sibling(exec_real, "vmlinux", path, sizeof(path)))
@@ -187,10 +194,7 @@ static int build_argv(struct run *r, const char *exec_real, uint64_t start_us, c
 		r->argv[n++] = run_strdup(r, "%.*s%s%s", (int)f->off, in[i], jp, in[i] + f->off + f->len);
 	}
 	cli_run_free(&run);
-	for (int i = 0; !e && i < n; i++)
-		if (!r->argv[i])
-			e = errf(why, whylen, JAILER_EXIT_SETUP, "out of memory");
-	return e;
+	return e ? e : argv_check(r, n, why, whylen);
 }
 
 /*

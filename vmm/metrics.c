@@ -218,25 +218,6 @@ static char *prom_text(json_t *root, const char *id)
 	return buf;
 }
 
-static int write_all(int fd, const char *s, size_t n, bool at_zero)
-{
-	off_t off = 0;
-
-	while (n) {
-		ssize_t w = at_zero ? pwrite(fd, s, n, off) : write(fd, s, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		s += w;
-		n -= (size_t)w;
-		off += w;
-	}
-	return 0;
-}
-
 int metrics_write(int fd, enum metrics_format format, const struct metrics_src *src)
 {
 	json_t *root = metrics_collect(src);
@@ -267,9 +248,9 @@ int metrics_write(int fd, enum metrics_format format, const struct metrics_src *
 	if (format == METRICS_FORMAT_PROMETHEUS && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
 		r = ftruncate(fd, 0) < 0 ? -errno : 0;
 		if (r == 0)
-			r = write_all(fd, text, strlen(text), true);
+			r = util_pwrite_full(fd, text, strlen(text), 0);
 	} else {
-		r = write_all(fd, text, strlen(text), false);
+		r = util_write_full(fd, text, strlen(text));
 	}
 	free(text);
 	return r;

@@ -44,6 +44,25 @@ int util_write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+int util_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 uint64_t util_now_us(void)
 {
 	struct timespec ts;

@@ -45,6 +45,9 @@ int util_pread_full(int fd, void *buf, size_t len, uint64_t off);
 /* Write all @len bytes of @buf to @fd, retrying on EINTR/short writes. 0 or -errno. */
 int util_write_full(int fd, const void *buf, size_t len);
 
+/* The same at byte offset @off (pwrite; the file offset does not move). 0 or -errno. */
+int util_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
+
 /*
  * Format a one-line reason into @why (@whylen bytes) and return @err, so
  * error paths read `return errf(why, whylen, -EINVAL, "...", ...);`.

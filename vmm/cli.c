@@ -66,6 +66,52 @@ void cli_usage(int fd)
 		return;
 }
 
+void cli_ctl_defaults(struct cli_ctl *ctl)
+{
+	*ctl = (struct cli_ctl){ .shutdown_timeout_ms = CLI_DEFAULT_SHUTDOWN_TIMEOUT_MS,
+				 .log_format = LOG_FORMAT_TEXT,
+				 .metrics_format = METRICS_FORMAT_JSON };
+}
+
+int cli_parse_ctl(int opt, const char *arg, struct cli_ctl *ctl, char *why, size_t whylen)
+{
+	uint64_t n;
+	int r;
+
+	switch (opt) {
+	case CLI_OPT_API_SOCK:
+		ctl->api_sock = arg;
+		return 1;
+	case CLI_OPT_SHUTDOWN_TIMEOUT:
+		r = cli_number("--shutdown-timeout", arg, 0, 3600, &n, why, whylen);
+		if (r < 0)
+			return r;
+		ctl->shutdown_timeout_ms = (unsigned int)n * 1000;
+		return 1;
+	case CLI_OPT_LOG_FORMAT:
+		if (log_parse_format(arg, &ctl->log_format) < 0)
+			return errf(why, whylen, -EINVAL, "--log-format '%s': expected text or json", arg);
+		return 1;
+	case CLI_OPT_METRICS_PATH:
+		ctl->metrics_path = arg;
+		return 1;
+	case CLI_OPT_METRICS_FORMAT:
+		if (metrics_parse_format(arg, &ctl->metrics_format) < 0)
+			return errf(why, whylen, -EINVAL,
+				    "--metrics-format '%s': expected json or prometheus", arg);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int cli_check_id(const char *id, char *why, size_t whylen)
+{
+	if (!id[0] || strlen(id) > 64)
+		return errf(why, whylen, -EINVAL, "--id '%s': expected 1-64 bytes", id);
+	return 0;
+}
+
 int cli_number(const char *flag, const char *arg, uint64_t lo, uint64_t hi,
 	       uint64_t *out, char *why, size_t whylen)
 {
@@ -84,8 +130,7 @@ int cli_number(const char *flag, const char *arg, uint64_t lo, uint64_t hi,
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_NO_INITRD, OPT_CPUS, OPT_MEM, OPT_CMDLINE,
        OPT_BOOT, OPT_BOOT_TIMER, OPT_VERSION, OPT_ROOTFS, OPT_DRIVE, OPT_IO_ENGINE,
        OPT_NET, OPT_IP, OPT_GW, OPT_ID, OPT_SECCOMP_LOG, OPT_NO_SECCOMP,
-       OPT_START_TIME_US, OPT_START_TIME_CPU_US, OPT_CONFIG_FILE, OPT_SHUTDOWN_TIMEOUT,
-       OPT_LOG_FORMAT, OPT_METRICS_PATH, OPT_METRICS_FORMAT, OPT_API_SOCK };
+       OPT_START_TIME_US, OPT_START_TIME_CPU_US, OPT_CONFIG_FILE };
 
 /* "A.B.C.D/N" (N 0..32) for @flag. */
 static int cli_check_cidr(const char *flag, const char *v, char *why, size_t whylen)
@@ -253,11 +298,7 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 		{ "start-time-us", required_argument, NULL, OPT_START_TIME_US },
 		{ "start-time-cpu-us", required_argument, NULL, OPT_START_TIME_CPU_US },
 		{ "config-file", required_argument, NULL, OPT_CONFIG_FILE },
-		{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
-		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
-		{ "metrics-path", required_argument, NULL, OPT_METRICS_PATH },
-		{ "metrics-format", required_argument, NULL, OPT_METRICS_FORMAT },
-		{ "api-sock", required_argument, NULL, OPT_API_SOCK },
+		CLI_CTL_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	/* '+': stop at the first non-option, which starts the guest command. */
@@ -271,7 +312,7 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 	out->cpus = CLI_DEFAULT_CPUS;
 	out->mem_mib = CLI_DEFAULT_MEM_MIB;
 	out->boot = BOOT_PREF_AUTO;
-	out->shutdown_timeout_ms = CLI_DEFAULT_SHUTDOWN_TIMEOUT_MS;
+	cli_ctl_defaults(&out->ctl);
 	/* 0, not 1: glibc then also forgets a cluster ("-hv") a previous parse stopped in. */
 	optind = 0;
 	opterr = 0;
@@ -284,31 +325,14 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 			for (const struct option *o = opts; o->name; o++)
 				if (o->val == c)
 					out->machine_flag = o->name;
+		r = cli_parse_ctl(c, optarg, &out->ctl, why, whylen);
+		if (r < 0)
+			return r;
+		if (r > 0)
+			continue;
 		switch (c) {
 		case OPT_CONFIG_FILE:
 			out->config_file = optarg;
-			break;
-		case OPT_SHUTDOWN_TIMEOUT:
-			r = cli_number("--shutdown-timeout", optarg, 0, 3600, &n, why, whylen);
-			if (r < 0)
-				return r;
-			out->shutdown_timeout_ms = (unsigned int)n * 1000;
-			break;
-		case OPT_LOG_FORMAT:
-			if (log_parse_format(optarg, &out->log_format) < 0)
-				return errf(why, whylen, -EINVAL, "--log-format '%s': expected text or json",
-					    optarg);
-			break;
-		case OPT_METRICS_PATH:
-			out->metrics_path = optarg;
-			break;
-		case OPT_METRICS_FORMAT:
-			if (metrics_parse_format(optarg, &out->metrics_format) < 0)
-				return errf(why, whylen, -EINVAL,
-					    "--metrics-format '%s': expected json or prometheus", optarg);
-			break;
-		case OPT_API_SOCK:
-			out->api_sock = optarg;
 			break;
 		case OPT_KERNEL:
 			out->kernel = optarg;
@@ -421,8 +445,9 @@ int cli_parse_run(int argc, char **argv, struct cli_run *out, char *why, size_t 
 				return r;
 			break;
 		case OPT_ID:
-			if (!optarg[0] || strlen(optarg) > 64)
-				return errf(why, whylen, -EINVAL, "--id '%s': expected 1-64 bytes", optarg);
+			r = cli_check_id(optarg, why, whylen);
+			if (r < 0)
+				return r;
 			out->vm_id = optarg;
 			break;
 		case 'e':

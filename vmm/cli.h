@@ -52,6 +52,28 @@ struct cli_file_arg {
 	bool writable;            /* brisk opens it read-write (a drive without ,ro) */
 };
 
+/*
+ * Flags `brisk run` and `brisk [OPTIONS]` share: the control plane's
+ * (API socket, shutdown grace, log and metrics formats). Both option
+ * tables list CLI_CTL_OPTIONS and hand those codes to cli_parse_ctl().
+ */
+enum { CLI_OPT_API_SOCK = 512, CLI_OPT_SHUTDOWN_TIMEOUT, CLI_OPT_LOG_FORMAT,
+       CLI_OPT_METRICS_PATH, CLI_OPT_METRICS_FORMAT };
+#define CLI_CTL_OPTIONS \
+	{ "api-sock", required_argument, NULL, CLI_OPT_API_SOCK }, \
+	{ "shutdown-timeout", required_argument, NULL, CLI_OPT_SHUTDOWN_TIMEOUT }, \
+	{ "log-format", required_argument, NULL, CLI_OPT_LOG_FORMAT }, \
+	{ "metrics-path", required_argument, NULL, CLI_OPT_METRICS_PATH }, \
+	{ "metrics-format", required_argument, NULL, CLI_OPT_METRICS_FORMAT }
+
+struct cli_ctl {
+	const char *api_sock;             /* --api-sock, or NULL */
+	unsigned int shutdown_timeout_ms; /* --shutdown-timeout (seconds on the command line) */
+	enum log_format log_format;
+	const char *metrics_path;
+	enum metrics_format metrics_format;
+};
+
 struct cli_run {
 	const char *kernel;       /* NULL: the vmlinux next to the brisk binary */
 	const char *initrd;       /* NULL: see cli_resolve_boot() */
@@ -84,11 +106,7 @@ struct cli_run {
 	unsigned int nr_files;
 	const char *config_file;  /* --config-file: the machine from Firecracker JSON */
 	const char *machine_flag; /* first flag given that the config file also sets, or NULL */
-	const char *api_sock;     /* --api-sock */
-	unsigned int shutdown_timeout_ms; /* --shutdown-timeout */
-	enum log_format log_format;
-	const char *metrics_path;
-	enum metrics_format metrics_format;
+	struct cli_ctl ctl;       /* --api-sock, --shutdown-timeout, --log-format, --metrics-* */
 };
 
 /* What cli_run_defaults() reports: artifacts next to the brisk binary in use. */
@@ -162,20 +180,16 @@ int cli_number(const char *flag, const char *arg, uint64_t lo, uint64_t hi,
 #define CLI_DEFAULT_API_SOCK "/run/brisk.socket"
 
 struct cli_vmm {
-	const char *api_sock;        /* default CLI_DEFAULT_API_SOCK; NULL with --no-api */
+	struct cli_ctl ctl;          /* api_sock: default CLI_DEFAULT_API_SOCK, NULL with --no-api */
 	const char *config_file;
 	const char *vm_id;
 	const char *log_path, *level;
 	bool show_level, show_log_origin;
-	enum log_format log_format;
-	const char *metrics_path;
-	enum metrics_format metrics_format;
 	bool boot_timer;
 	bool have_start_us;
 	uint64_t start_us;
 	uint64_t max_body;           /* --http-api-max-payload-size, bytes */
 	bool seccomp_log, no_seccomp;
-	unsigned int shutdown_timeout_ms;
 	int verbose;
 	bool help, version;
 };
@@ -188,5 +202,18 @@ void cli_vmm_usage(int fd);
 
 /* Print usage on @fd. */
 void cli_usage(int fd);
+
+/* No API socket, CLI_DEFAULT_SHUTDOWN_TIMEOUT_MS, text logs, JSON metrics. */
+void cli_ctl_defaults(struct cli_ctl *ctl);
+
+/*
+ * Apply the control-plane option @opt (a CLI_OPT_* code) with @arg to
+ * @ctl. Returns 1 when @opt is one of them, 0 when it is not, or -EINVAL
+ * with a message naming the flag.
+ */
+int cli_parse_ctl(int opt, const char *arg, struct cli_ctl *ctl, char *why, size_t whylen);
+
+/* --id: 1 to 64 bytes (brisk-jailer checks its own, stricter alphabet). 0 or -EINVAL. */
+int cli_check_id(const char *id, char *why, size_t whylen);
 
 #endif

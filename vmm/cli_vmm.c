@@ -43,15 +43,13 @@ void cli_vmm_usage(int fd)
 		return;
 }
 
-enum { V_API_SOCK = 256, V_NO_API, V_CONFIG_FILE, V_ID, V_LOG_PATH, V_LEVEL, V_SHOW_LEVEL,
-       V_SHOW_ORIGIN, V_LOG_FORMAT, V_METRICS_PATH, V_METRICS_FORMAT, V_BOOT_TIMER,
-       V_MAX_BODY, V_SHUTDOWN_TIMEOUT, V_START_US, V_START_CPU_US, V_PARENT_CPU_US,
+enum { V_NO_API = 256, V_CONFIG_FILE, V_ID, V_LOG_PATH, V_LEVEL, V_SHOW_LEVEL,
+       V_SHOW_ORIGIN, V_BOOT_TIMER, V_MAX_BODY, V_START_US, V_START_CPU_US, V_PARENT_CPU_US,
        V_SECCOMP_LOG, V_NO_SECCOMP, V_SECCOMP_FILTER, V_VERSION };
 
 int cli_parse_vmm(int argc, char **argv, struct cli_vmm *out, char *why, size_t whylen)
 {
 	static const struct option opts[] = {
-		{ "api-sock", required_argument, NULL, V_API_SOCK },
 		{ "no-api", no_argument, NULL, V_NO_API },
 		{ "config-file", required_argument, NULL, V_CONFIG_FILE },
 		{ "id", required_argument, NULL, V_ID },
@@ -59,18 +57,15 @@ int cli_parse_vmm(int argc, char **argv, struct cli_vmm *out, char *why, size_t 
 		{ "level", required_argument, NULL, V_LEVEL },
 		{ "show-level", no_argument, NULL, V_SHOW_LEVEL },
 		{ "show-log-origin", no_argument, NULL, V_SHOW_ORIGIN },
-		{ "log-format", required_argument, NULL, V_LOG_FORMAT },
-		{ "metrics-path", required_argument, NULL, V_METRICS_PATH },
-		{ "metrics-format", required_argument, NULL, V_METRICS_FORMAT },
 		{ "boot-timer", no_argument, NULL, V_BOOT_TIMER },
 		{ "http-api-max-payload-size", required_argument, NULL, V_MAX_BODY },
-		{ "shutdown-timeout", required_argument, NULL, V_SHUTDOWN_TIMEOUT },
 		{ "start-time-us", required_argument, NULL, V_START_US },
 		{ "start-time-cpu-us", required_argument, NULL, V_START_CPU_US },
 		{ "parent-cpu-time-us", required_argument, NULL, V_PARENT_CPU_US },
 		{ "seccomp-log", no_argument, NULL, V_SECCOMP_LOG },
 		{ "no-seccomp", no_argument, NULL, V_NO_SECCOMP },
 		{ "seccomp-filter", required_argument, NULL, V_SECCOMP_FILTER },
+		CLI_CTL_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, V_VERSION },
@@ -81,18 +76,20 @@ int cli_parse_vmm(int argc, char **argv, struct cli_vmm *out, char *why, size_t 
 	int c, r;
 
 	memset(out, 0, sizeof(*out));
-	out->api_sock = CLI_DEFAULT_API_SOCK;
+	cli_ctl_defaults(&out->ctl);
+	out->ctl.api_sock = CLI_DEFAULT_API_SOCK;
 	out->vm_id = CLI_DEFAULT_VM_ID;
 	out->max_body = API_DEFAULT_MAX_BODY;
-	out->shutdown_timeout_ms = CLI_DEFAULT_SHUTDOWN_TIMEOUT_MS;
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":vh", opts, NULL)) != -1) {
+		have_sock |= c == CLI_OPT_API_SOCK;
+		r = cli_parse_ctl(c, optarg, &out->ctl, why, whylen);
+		if (r < 0)
+			return r;
+		if (r > 0)
+			continue;
 		switch (c) {
-		case V_API_SOCK:
-			out->api_sock = optarg;
-			have_sock = true;
-			break;
 		case V_NO_API:
 			no_api = true;
 			break;
@@ -100,8 +97,9 @@ int cli_parse_vmm(int argc, char **argv, struct cli_vmm *out, char *why, size_t 
 			out->config_file = optarg;
 			break;
 		case V_ID:
-			if (!optarg[0] || strlen(optarg) > 64)
-				return errf(why, whylen, -EINVAL, "--id '%s': expected 1-64 bytes", optarg);
+			r = cli_check_id(optarg, why, whylen);
+			if (r < 0)
+				return r;
 			out->vm_id = optarg;
 			break;
 		case V_LOG_PATH:
@@ -116,19 +114,6 @@ int cli_parse_vmm(int argc, char **argv, struct cli_vmm *out, char *why, size_t 
 		case V_SHOW_ORIGIN:
 			out->show_log_origin = true;
 			break;
-		case V_LOG_FORMAT:
-			if (log_parse_format(optarg, &out->log_format) < 0)
-				return errf(why, whylen, -EINVAL, "--log-format '%s': expected text or json",
-					    optarg);
-			break;
-		case V_METRICS_PATH:
-			out->metrics_path = optarg;
-			break;
-		case V_METRICS_FORMAT:
-			if (metrics_parse_format(optarg, &out->metrics_format) < 0)
-				return errf(why, whylen, -EINVAL,
-					    "--metrics-format '%s': expected json or prometheus", optarg);
-			break;
 		case V_BOOT_TIMER:
 			out->boot_timer = true;
 			break;
@@ -137,12 +122,6 @@ int cli_parse_vmm(int argc, char **argv, struct cli_vmm *out, char *why, size_t 
 			if (r < 0)
 				return r;
 			out->max_body = n;
-			break;
-		case V_SHUTDOWN_TIMEOUT:
-			r = cli_number("--shutdown-timeout", optarg, 0, 3600, &n, why, whylen);
-			if (r < 0)
-				return r;
-			out->shutdown_timeout_ms = (unsigned int)n * 1000;
 			break;
 		case V_START_US:
 			r = cli_number("--start-time-us", optarg, 0, UINT64_MAX, &out->start_us, why, whylen);
@@ -193,6 +172,6 @@ int cli_parse_vmm(int argc, char **argv, struct cli_vmm *out, char *why, size_t 
 		return errf(why, whylen, -EINVAL,
 			    "--no-api needs --config-file (without the API nothing could configure the VM)");
 	if (no_api)
-		out->api_sock = NULL;
+		out->ctl.api_sock = NULL;
 	return 0;
 }

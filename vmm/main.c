@@ -134,11 +134,10 @@ static int spec_from_run(const struct cli_run *run, struct vm_spec *spec, char *
 }
 
 /* The agent's kernel command line for `brisk run` (vmm_cmdline_fn). */
-static int run_cmdline(void *opaque, const char *extra, char *out, size_t outlen)
+static int run_cmdline(void *opaque, enum console_stdin mode, const char *extra, char *out,
+		       size_t outlen)
 {
-	const struct cli_run *run = opaque;
-
-	return cli_build_cmdline(run, console_detect_stdin(STDIN_FILENO), extra, out, outlen);
+	return cli_build_cmdline(opaque, mode, extra, out, outlen);
 }
 
 static enum seccomp_mode seccomp_mode_of(bool no_seccomp, bool log)
@@ -147,6 +146,19 @@ static enum seccomp_mode seccomp_mode_of(bool no_seccomp, bool log)
 		log_warn("--no-seccomp: brisk runs without system-call filters; a compromised VMM "
 			 "thread can make any system call");
 	return no_seccomp ? SECCOMP_OFF : log ? SECCOMP_LOG : SECCOMP_ENFORCE;
+}
+
+/* The shared control-plane flags: into the VM options, --metrics-path over the spec's. */
+static int ctl_apply(const struct cli_ctl *c, struct vm_spec *spec, struct vmm_opts *o,
+		     char *why, size_t whylen)
+{
+	o->api_sock = c->api_sock;
+	o->shutdown_timeout_ms = c->shutdown_timeout_ms;
+	o->log_format = c->log_format;
+	o->metrics_format = c->metrics_format;
+	if (c->metrics_path && spec_set_str(&spec->metrics.metrics_path, c->metrics_path) < 0)
+		return errf(why, whylen, -ENOMEM, "out of memory");
+	return 0;
 }
 
 /* Create, start (unless waiting for the API) and run one VM; its exit status. */
@@ -191,7 +203,7 @@ static int cmd_run(int argc, char **argv, uint64_t start_us, uint64_t start_cpu_
 		return 0;
 	}
 	log_set_level(run.verbose >= 2 ? LOG_DEBUG : run.verbose ? LOG_INFO : LOG_WARN);
-	log_set_output(STDERR_FILENO, run.log_format, false, false);
+	log_set_output(STDERR_FILENO, run.ctl.log_format, false, false);
 	/* Launched by brisk-jailer: time from the jailer's start (Firecracker's flag). */
 	if (run.have_start_us && run.start_us <= start_us)
 		start_us = run.start_us;
@@ -201,10 +213,19 @@ static int cmd_run(int argc, char **argv, uint64_t start_us, uint64_t start_cpu_
 		cli_run_free(&run);
 		return EXIT_BRISK_FAILED;
 	}
+	struct vmm_opts opts = {
+		.id = run.vm_id, .api_max_body = API_DEFAULT_MAX_BODY,
+		.seccomp = seccomp_mode_of(run.no_seccomp, run.seccomp_log),
+		.boot_timer = run.boot_timer,
+		.start_us = start_us, .start_cpu_us = start_cpu_us, .verbose = run.verbose,
+		.boot = run.boot, .run_mode = true,
+		.cmdline_fn = run_cmdline, .cmdline_opaque = &run,
+		.use_default_kernel = !run.kernel && !run.config_file,
+	};
 	r = run.config_file ? config_load_file(run.config_file, &spec, why, sizeof(why))
 			    : spec_from_run(&run, &spec, why, sizeof(why));
-	if (r == 0 && run.metrics_path)
-		r = spec_set_str(&spec.metrics.metrics_path, run.metrics_path);
+	if (r == 0)
+		r = ctl_apply(&run.ctl, &spec, &opts, why, sizeof(why));
 	if (r < 0) {
 		log_err("%s", why);
 		spec_free(&spec);
@@ -214,16 +235,7 @@ static int cmd_run(int argc, char **argv, uint64_t start_us, uint64_t start_cpu_
 	/* The config file's boot_args play --cmdline's part. */
 	if (run.config_file)
 		run.cmdline = spec.boot_args;
-	struct vmm_opts opts = {
-		.id = run.vm_id, .api_sock = run.api_sock, .api_max_body = API_DEFAULT_MAX_BODY,
-		.seccomp = seccomp_mode_of(run.no_seccomp, run.seccomp_log),
-		.shutdown_timeout_ms = run.shutdown_timeout_ms, .log_format = run.log_format,
-		.metrics_format = run.metrics_format, .boot_timer = run.boot_timer,
-		.start_us = start_us, .start_cpu_us = start_cpu_us, .verbose = run.verbose,
-		.boot = run.boot, .agent = run.argc > 0 || !run.cmdline, .run_mode = true,
-		.cmdline_fn = run_cmdline, .cmdline_opaque = &run,
-		.use_default_kernel = !run.kernel && !run.config_file,
-	};
+	opts.agent = run.argc > 0 || !run.cmdline;
 	status = run_machine(&opts, &spec, true);
 	cli_run_free(&run);
 	return status;
@@ -257,8 +269,6 @@ static int vmm_logger_flags(const struct cli_vmm *c, struct vm_spec *spec, char 
 		return errf(why, whylen, -ENOMEM, "out of memory");
 	l->show_level |= c->show_level;
 	l->show_log_origin |= c->show_log_origin;
-	if (c->metrics_path && spec_set_str(&spec->metrics.metrics_path, c->metrics_path) < 0)
-		return errf(why, whylen, -ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -284,25 +294,26 @@ static int cmd_vmm(int argc, char **argv, uint64_t start_us, uint64_t start_cpu_
 		return 0;
 	}
 	log_set_level(c.verbose >= 2 ? LOG_DEBUG : c.verbose ? LOG_INFO : LOG_WARN);
-	log_set_output(STDERR_FILENO, c.log_format, false, false);
+	log_set_output(STDERR_FILENO, c.ctl.log_format, false, false);
 	if (c.have_start_us && c.start_us <= start_us)
 		start_us = c.start_us;
+	struct vmm_opts opts = {
+		.id = c.vm_id, .api_max_body = c.max_body,
+		.seccomp = seccomp_mode_of(c.no_seccomp, c.seccomp_log),
+		.boot_timer = c.boot_timer,
+		.start_us = start_us, .start_cpu_us = start_cpu_us, .verbose = c.verbose,
+		.boot = BOOT_PREF_AUTO,
+	};
 	r = c.config_file ? config_load_file(c.config_file, &spec, why, sizeof(why)) : 0;
 	if (r == 0)
 		r = vmm_logger_flags(&c, &spec, why, sizeof(why));
+	if (r == 0)
+		r = ctl_apply(&c.ctl, &spec, &opts, why, sizeof(why));
 	if (r < 0) {
 		log_err("%s", why);
 		spec_free(&spec);
 		return EXIT_BRISK_FAILED;
 	}
-	struct vmm_opts opts = {
-		.id = c.vm_id, .api_sock = c.api_sock, .api_max_body = c.max_body,
-		.seccomp = seccomp_mode_of(c.no_seccomp, c.seccomp_log),
-		.shutdown_timeout_ms = c.shutdown_timeout_ms, .log_format = c.log_format,
-		.metrics_format = c.metrics_format, .boot_timer = c.boot_timer,
-		.start_us = start_us, .start_cpu_us = start_cpu_us, .verbose = c.verbose,
-		.boot = BOOT_PREF_AUTO,
-	};
 	/* Like Firecracker: a config file boots at once; the API (if any) serves meanwhile. */
 	return run_machine(&opts, &spec, c.config_file != NULL);
 }

@@ -173,7 +173,8 @@ static int vmm_cmdline(struct vmm *v, const struct spec_drive *root, unsigned in
 		}
 	}
 	if (v->o.cmdline_fn)
-		return v->o.cmdline_fn(v->o.cmdline_opaque, v->extra, v->cmdline, sizeof(v->cmdline));
+		return v->o.cmdline_fn(v->o.cmdline_opaque, v->mode, v->extra, v->cmdline,
+				       sizeof(v->cmdline));
 	n = snprintf(v->cmdline, sizeof(v->cmdline), "%s%s%s", v->extra, v->extra[0] ? " " : "",
 		     v->spec.boot_args ? v->spec.boot_args : VMM_DEFAULT_BOOT_ARGS);
 	return n < 0 || (size_t)n >= sizeof(v->cmdline) ? -E2BIG : n;

@@ -35,10 +35,11 @@
 
 /*
  * Builds the kernel command line from the machine's own parameters
- * (@extra: virtio-mmio devices, root=) — `brisk run` adds the agent's.
- * Returns the length or -E2BIG.
+ * (@extra: virtio-mmio devices, root=) and how the console sees stdin
+ * (@mode) — `brisk run` adds the agent's. Returns the length or -E2BIG.
  */
-typedef int (*vmm_cmdline_fn)(void *opaque, const char *extra, char *out, size_t outlen);
+typedef int (*vmm_cmdline_fn)(void *opaque, enum console_stdin mode, const char *extra,
+			      char *out, size_t outlen);
 
 struct vmm_opts {
 	const char *id;                  /* instance id */
